@@ -1,0 +1,361 @@
+"""The ``journeyops`` console command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from cli import demo as demo_module
+from cli.context import console, database, err_console, friendly_errors
+from cli.render import journey_tree
+from model import migrate, repository
+from model.enums import Role
+from model.schemas import MemberSpec, WorkspaceSpec, parse
+from model.services import journey_files, journeys, views, workspaces
+from model.settings import get_settings
+
+app = typer.Typer(
+    help="journeyops: a living customer journey, kept current from customer signals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+member_app = typer.Typer(help="Members of a workspace and their roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens of a workspace.", no_args_is_help=True)
+journey_app = typer.Typer(help="Journeys: import, export, show.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(member_app, name="member")
+app.add_typer(token_app, name="token")
+app.add_typer(journey_app, name="journey")
+
+WorkspaceOption = typer.Option(
+    None, "--workspace", "-w", help="Workspace slug (default: JOURNEYOPS_WORKSPACE or 'default')."
+)
+
+
+def _workspace_slug(value: str | None) -> str:
+    return value or get_settings().workspace
+
+
+@app.command()
+@friendly_errors
+def demo() -> None:
+    """Build the example workspace on the configured database and print its journeys."""
+    demo_module.run_demo()
+
+
+# db -----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade(revision: str = typer.Argument("head", help="Migration to go up to.")) -> None:
+    """Migrate the database up (to the latest migration by default)."""
+    url = get_settings().resolved_database_url
+    migrate.upgrade(url, revision)
+    console.print(f"database at migration [bold]{migrate.current_revision(url)}[/]")
+
+
+@db_app.command("downgrade")
+@friendly_errors
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Migration to go down to, or 'base'."),
+) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    url = get_settings().resolved_database_url
+    migrate.downgrade(url, revision)
+    console.print(f"database at migration [bold]{migrate.current_revision(url) or 'base'}[/]")
+
+
+@db_app.command("current")
+@friendly_errors
+def db_current() -> None:
+    """Show the database's migration and the newest one this version ships."""
+    url = get_settings().resolved_database_url
+    console.print(
+        f"database: {migrate.current_revision(url) or 'empty'}; latest: {migrate.head_revision()}"
+    )
+
+
+# workspaces ---------------------------------------------------------------------------------
+
+
+@workspace_app.command("create")
+@friendly_errors
+def workspace_create(
+    name: str = typer.Argument(..., help="The workspace's name."),
+    slug: str | None = typer.Option(None, help="Slug (default: made from the name)."),
+    owner_email: str | None = typer.Option(None, "--owner", help="Email of its first owner."),
+    owner_name: str | None = typer.Option(None, help="Name of its first owner."),
+) -> None:
+    """Create a workspace, optionally with its first owner."""
+    with database() as (session, _):
+        workspace = workspaces.create_workspace(
+            session, parse(WorkspaceSpec, {"name": name, "slug": slug})
+        )
+        if owner_email:
+            spec = parse(
+                MemberSpec,
+                {"email": owner_email, "name": owner_name or owner_email, "role": "owner"},
+            )
+            workspaces.add_member(session, workspace, spec)
+        console.print(f"created workspace [bold]{workspace.name}[/] ({workspace.slug})")
+
+
+@workspace_app.command("list")
+@friendly_errors
+def workspace_list() -> None:
+    """List workspaces."""
+    with database() as (session, _):
+        table = Table("slug", "name")
+        for workspace in repository.workspaces(session):
+            table.add_row(workspace.slug, workspace.name)
+        console.print(table)
+
+
+# members ------------------------------------------------------------------------------------
+
+
+@member_app.command("add")
+@friendly_errors
+def member_add(
+    email: str,
+    name: str = typer.Option(..., help="The member's name."),
+    role: Role = typer.Option(Role.VIEWER, help="owner, editor or viewer."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Add a member to a workspace."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        member = workspaces.add_member(
+            session, ws, parse(MemberSpec, {"email": email, "name": name, "role": role})
+        )
+        console.print(f"added {member.email} as {member.role}")
+
+
+@member_app.command("role")
+@friendly_errors
+def member_role(email: str, role: Role, workspace: str | None = WorkspaceOption) -> None:
+    """Change a member's role."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        member = workspaces.change_role(session, workspaces.get_member(session, ws.id, email), role)
+        console.print(f"{member.email} is now {member.role}")
+
+
+@member_app.command("remove")
+@friendly_errors
+def member_remove(email: str, workspace: str | None = WorkspaceOption) -> None:
+    """Remove a member and revoke its tokens."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        workspaces.remove_member(session, workspaces.get_member(session, ws.id, email))
+        console.print(f"removed {email}")
+
+
+@member_app.command("list")
+@friendly_errors
+def member_list(workspace: str | None = WorkspaceOption) -> None:
+    """List a workspace's members."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        table = Table("email", "name", "role")
+        for member in repository.members(session, ws.id):
+            table.add_row(member.email, member.name, member.role)
+        console.print(table)
+
+
+# tokens -------------------------------------------------------------------------------------
+
+
+@token_app.command("create")
+@friendly_errors
+def token_create(
+    member: str = typer.Option(..., "--member", help="Email of the member the token acts as."),
+    name: str = typer.Option(..., help="What the token is for."),
+    expires_in_days: int | None = typer.Option(
+        None, help="Days until it expires (default: never)."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Create an API token; it is printed once and cannot be shown again."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        owner = workspaces.get_member(session, ws.id, member)
+        expires = timedelta(days=expires_in_days) if expires_in_days is not None else None
+        issued = workspaces.create_token(session, owner, name, expires_in=expires)
+    err_console.print(
+        f"token for {owner.email} ({owner.role}); store it now, it is not shown again:"
+    )
+    # The secret alone on standard output, so `TOKEN=$(journeyops token create ...)` works.
+    sys.stdout.write(issued.secret + "\n")
+
+
+@token_app.command("list")
+@friendly_errors
+def token_list(workspace: str | None = WorkspaceOption) -> None:
+    """List tokens by their visible prefix."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        table = Table("prefix", "name", "member", "role", "expires", "state")
+        for token in repository.tokens(session, ws.id):
+            state = "revoked" if token.revoked_at else "active"
+            expires = (
+                token.expires_at.isoformat(timespec="minutes") if token.expires_at else "never"
+            )
+            table.add_row(
+                token.prefix, token.name, token.member.email, token.member.role, expires, state
+            )
+        console.print(table)
+
+
+@token_app.command("revoke")
+@friendly_errors
+def token_revoke(prefix: str, workspace: str | None = WorkspaceOption) -> None:
+    """Revoke the token whose prefix starts with PREFIX."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        token = workspaces.revoke_token(session, ws.id, prefix)
+        console.print(f"revoked {token.prefix}… ({token.name})")
+
+
+# journeys -----------------------------------------------------------------------------------
+
+
+@journey_app.command("import")
+@friendly_errors
+def journey_import(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A .json, .yaml or .yml journey file."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Create or update a journey from a journey file; importing twice changes nothing."""
+    data = journey_files.load_file(file)
+    slug = _workspace_slug(workspace)
+    with database() as (session, settings):
+        if slug == "default":
+            ws = workspaces.ensure_workspace(session, slug, "Default workspace")
+        else:
+            ws = workspaces.get_workspace(session, slug)
+        with Progress(
+            TextColumn("importing {task.description}"),
+            BarColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(file.name, total=None)
+            report = journey_files.import_journey(
+                session,
+                ws,
+                data,
+                settings.actor,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    verdict = "imported" if report.changed else "nothing to change in"
+    console.print(f"{verdict} journey [bold]{report.journey_slug}[/] in workspace {slug}")
+    for line in report.lines():
+        console.print(f"  {line}")
+
+
+@journey_app.command("export")
+@friendly_errors
+def journey_export(
+    slug: str,
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (default: standard output)."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="json or yaml (default: from the file name, else json)."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Write a journey as a journey file that `journey import` reads back."""
+    if fmt is None:
+        fmt = (
+            "yaml" if output is not None and output.suffix.lower() in {".yaml", ".yml"} else "json"
+        )
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        text = journey_files.dump(
+            journey_files.export_journey(session, journeys.get_journey(session, ws.id, slug)), fmt
+        )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}")
+
+
+@journey_app.command("items")
+@friendly_errors
+def journey_items(
+    slug: str,
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="CSV file to write (default: standard output)."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Export a journey's items as CSV, one row per placement."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        rows = views.placement_rows(session, journeys.get_journey(session, ws.id, slug))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=views.TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    if output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        err_console.print(f"wrote {len(rows)} rows to {output}")
+
+
+@journey_app.command("list")
+@friendly_errors
+def journey_list(workspace: str | None = WorkspaceOption) -> None:
+    """List the workspace's journeys."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        table = Table("slug", "name", "stages", "steps")
+        for journey in repository.journeys(session, ws.id):
+            stages = repository.journey_tree(session, journey.id)
+            table.add_row(
+                journey.slug, journey.name, str(len(stages)), str(sum(len(s.steps) for s in stages))
+            )
+        console.print(table)
+
+
+@journey_app.command("show")
+@friendly_errors
+def journey_show(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """Print a journey as a tree of stages, steps and items."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        console.print(
+            journey_tree(views.journey_view(session, journeys.get_journey(session, ws.id, slug)))
+        )
+
+
+@journey_app.command("history")
+@friendly_errors
+def journey_history(
+    slug: str, workspace: str | None = WorkspaceOption, limit: int = typer.Option(50, min=1)
+) -> None:
+    """Show the latest changes to a journey and the items on it."""
+    with database() as (session, _):
+        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        events = repository.journey_history(session, journeys.get_journey(session, ws.id, slug).id)
+        table = Table("when", "who", "what")
+        for event in list(events)[-limit:]:
+            table.add_row(event.at.isoformat(timespec="seconds"), event.actor, event.summary)
+        console.print(table)

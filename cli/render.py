@@ -1,0 +1,72 @@
+"""Rich renderings of the journey model for the terminal."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from rich.tree import Tree
+
+from model.enums import ItemType
+from model.services.views import JourneyView
+from model.tables import Item
+
+TYPE_STYLE = {
+    ItemType.TOUCHPOINT: ("touchpoint", "cyan"),
+    ItemType.INSIGHT: ("insight", "magenta"),
+    ItemType.OPPORTUNITY: ("opportunity", "yellow"),
+    ItemType.SOLUTION: ("solution", "green"),
+    ItemType.METRIC: ("metric", "blue"),
+}
+TYPE_ORDER = list(ItemType)
+
+
+def _number(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return "-"
+    suffix = "%" if unit == "%" else ""
+    return f"{value:g}{suffix}"
+
+
+def _item_label(view: JourneyView, item: Item) -> Text:
+    name, style = TYPE_STYLE[ItemType(item.type)]
+    label = Text.assemble(
+        (f"{name:<11}", f"bold {style}"), " ", item.title, (f"  [{item.status}]", "dim")
+    )
+    details = []
+    if item.severity is not None:
+        details.append(f"severity {item.severity}")
+    if item.impact is not None or item.effort is not None:
+        details.append(f"impact {item.impact or '-'} / effort {item.effort or '-'}")
+    if item.type == ItemType.METRIC and (item.current is not None or item.target is not None):
+        details.append(
+            f"baseline {_number(item.baseline, item.unit)}, now {_number(item.current, item.unit)}, "
+            f"target {_number(item.target, item.unit)}"
+        )
+    if details:
+        label.append("  " + ", ".join(details), style="dim")
+    if view.is_building_block(item):
+        label.append("  ◆ building block", style="bold white")
+    if item.machine_made:
+        label.append("  (machine-made)", style="italic dim")
+    return label
+
+
+def journey_tree(view: JourneyView) -> Tree:
+    """Render stages, steps and their items, with each item's outgoing links."""
+    journey = view.journey
+    root = Tree(Text.assemble((journey.name, "bold"), (f"  ({journey.slug})", "dim")))
+    if journey.description:
+        root.add(Text(journey.description, style="italic dim"))
+    for stage_view in view.stages:
+        stage_node = root.add(
+            Text(f"Stage {stage_view.stage.position + 1}: {stage_view.stage.name}", style="bold")
+        )
+        for step_view in stage_view.steps:
+            step_node = stage_node.add(Text(step_view.step.name, style="bold white"))
+            ordered = sorted(
+                step_view.items, key=lambda i: (TYPE_ORDER.index(ItemType(i.type)), i.title)
+            )
+            for item in ordered:
+                item_node = step_node.add(_item_label(view, item))
+                for target in view.links.get(item.id, []):
+                    item_node.add(Text(f"→ {target.type}: {target.title}", style="dim"))
+    return root

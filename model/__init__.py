@@ -1,0 +1,1 @@
+"""The journey model: tables, repositories, services and settings."""

@@ -1,0 +1,275 @@
+"""Every query of the journey model lives here; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from model.tables import (
+    ApiToken,
+    ChangeEvent,
+    Item,
+    ItemLink,
+    ItemPersona,
+    Journey,
+    Member,
+    Persona,
+    Placement,
+    Stage,
+    Step,
+    Workspace,
+)
+
+
+def workspace_by_slug(session: Session, slug: str) -> Workspace | None:
+    return session.scalar(select(Workspace).where(Workspace.slug == slug))
+
+
+def workspaces(session: Session) -> Sequence[Workspace]:
+    return session.scalars(select(Workspace).order_by(Workspace.name)).all()
+
+
+def member_by_email(session: Session, workspace_id: int, email: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(Member.workspace_id == workspace_id, Member.email == email.lower())
+    )
+
+
+def members(session: Session, workspace_id: int) -> Sequence[Member]:
+    return session.scalars(
+        select(Member).where(Member.workspace_id == workspace_id).order_by(Member.email)
+    ).all()
+
+
+def count_owners(session: Session, workspace_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.workspace_id == workspace_id, Member.role == "owner")
+        )
+        or 0
+    )
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    return session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == token_hash)
+        .options(selectinload(ApiToken.member))
+    )
+
+
+def tokens(session: Session, workspace_id: int) -> Sequence[ApiToken]:
+    return session.scalars(
+        select(ApiToken)
+        .where(ApiToken.workspace_id == workspace_id)
+        .options(selectinload(ApiToken.member))
+        .order_by(ApiToken.created_at, ApiToken.id)
+    ).all()
+
+
+def token_by_prefix(session: Session, workspace_id: int, prefix: str) -> Sequence[ApiToken]:
+    return session.scalars(
+        select(ApiToken).where(
+            ApiToken.workspace_id == workspace_id, ApiToken.prefix.startswith(prefix)
+        )
+    ).all()
+
+
+def persona_by_name(session: Session, workspace_id: int, name: str) -> Persona | None:
+    return session.scalar(
+        select(Persona).where(Persona.workspace_id == workspace_id, Persona.name == name)
+    )
+
+
+def personas(session: Session, workspace_id: int) -> Sequence[Persona]:
+    return session.scalars(
+        select(Persona).where(Persona.workspace_id == workspace_id).order_by(Persona.name)
+    ).all()
+
+
+def journey_by_slug(session: Session, workspace_id: int, slug: str) -> Journey | None:
+    return session.scalar(
+        select(Journey)
+        .where(Journey.workspace_id == workspace_id, Journey.slug == slug)
+        .options(selectinload(Journey.personas))
+    )
+
+
+def journeys(session: Session, workspace_id: int) -> Sequence[Journey]:
+    return session.scalars(
+        select(Journey).where(Journey.workspace_id == workspace_id).order_by(Journey.name)
+    ).all()
+
+
+def stages_of(session: Session, journey_id: int) -> list[Stage]:
+    return list(
+        session.scalars(
+            select(Stage).where(Stage.journey_id == journey_id).order_by(Stage.position)
+        )
+    )
+
+
+def steps_of(session: Session, stage_id: int) -> list[Step]:
+    return list(
+        session.scalars(select(Step).where(Step.stage_id == stage_id).order_by(Step.position))
+    )
+
+
+def stage_in_journey(session: Session, journey_id: int, stage_id: int) -> Stage | None:
+    return session.scalar(select(Stage).where(Stage.id == stage_id, Stage.journey_id == journey_id))
+
+
+def stage_by_id(session: Session, workspace_id: int, stage_id: int) -> Stage | None:
+    return session.scalar(
+        select(Stage)
+        .join(Journey, Journey.id == Stage.journey_id)
+        .where(Stage.id == stage_id, Journey.workspace_id == workspace_id)
+    )
+
+
+def step_by_id(session: Session, workspace_id: int, step_id: int) -> Step | None:
+    return session.scalar(
+        select(Step)
+        .join(Journey, Journey.id == Step.journey_id)
+        .where(Step.id == step_id, Journey.workspace_id == workspace_id)
+    )
+
+
+def journey_tree(session: Session, journey_id: int) -> list[Stage]:
+    """Return the journey's stages with their steps, in order."""
+    return list(
+        session.scalars(
+            select(Stage)
+            .where(Stage.journey_id == journey_id)
+            .options(selectinload(Stage.steps))
+            .order_by(Stage.position)
+        )
+    )
+
+
+def _item_options() -> list[Any]:
+    return [
+        selectinload(Item.personas).selectinload(ItemPersona.persona),
+        selectinload(Item.placements),
+    ]
+
+
+def item_by_key(session: Session, workspace_id: int, key: str) -> Item | None:
+    return session.scalar(
+        select(Item)
+        .where(Item.workspace_id == workspace_id, Item.key == key)
+        .options(*_item_options())
+    )
+
+
+def item_by_id(session: Session, workspace_id: int, item_id: int) -> Item | None:
+    return session.scalar(
+        select(Item)
+        .where(Item.workspace_id == workspace_id, Item.id == item_id)
+        .options(*_item_options())
+    )
+
+
+def item_keys_like(session: Session, workspace_id: int, stem: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(Item.key).where(Item.workspace_id == workspace_id, Item.key.startswith(stem))
+        )
+    )
+
+
+def placements_of_journey(session: Session, journey_id: int) -> list[Placement]:
+    """Return every placement on the journey with its item (and the item's personas)."""
+    return list(
+        session.scalars(
+            select(Placement)
+            .where(Placement.journey_id == journey_id)
+            .options(
+                selectinload(Placement.item).options(*_item_options()),
+                selectinload(Placement.step),
+            )
+            .order_by(Placement.step_id, Placement.id)
+        )
+    )
+
+
+def placement(session: Session, item_id: int, step_id: int) -> Placement | None:
+    return session.scalar(
+        select(Placement).where(Placement.item_id == item_id, Placement.step_id == step_id)
+    )
+
+
+def journey_ids_of_item(session: Session, item_id: int) -> set[int]:
+    return set(session.scalars(select(Placement.journey_id).where(Placement.item_id == item_id)))
+
+
+def placement_count(session: Session, item_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Placement).where(Placement.item_id == item_id)
+        )
+        or 0
+    )
+
+
+def links_between(session: Session, item_ids: Sequence[int]) -> list[ItemLink]:
+    """Return the links whose both ends are among ``item_ids``."""
+    if not item_ids:
+        return []
+    return list(
+        session.scalars(
+            select(ItemLink)
+            .where(ItemLink.source_id.in_(item_ids), ItemLink.target_id.in_(item_ids))
+            .order_by(ItemLink.id)
+        )
+    )
+
+
+def link(session: Session, source_id: int, target_id: int) -> ItemLink | None:
+    return session.scalar(
+        select(ItemLink).where(ItemLink.source_id == source_id, ItemLink.target_id == target_id)
+    )
+
+
+def item_history(session: Session, item_id: int) -> Sequence[ChangeEvent]:
+    return session.scalars(
+        select(ChangeEvent).where(ChangeEvent.item_id == item_id).order_by(ChangeEvent.id)
+    ).all()
+
+
+def journey_history(session: Session, journey_id: int) -> Sequence[ChangeEvent]:
+    """Return the journey's own history and that of the items placed on it."""
+    placed = select(Placement.item_id).where(Placement.journey_id == journey_id)
+    events = session.scalars(
+        select(ChangeEvent)
+        .where(or_(ChangeEvent.journey_id == journey_id, ChangeEvent.item_id.in_(placed)))
+        .order_by(ChangeEvent.id)
+    ).all()
+    # A link is recorded on both of its items; the journey shows it once.
+    seen: set[tuple[str, int, str]] = set()
+    unique = []
+    for event in events:
+        if event.entity == "link":
+            mark = (event.entity, event.entity_id, event.action)
+            if mark in seen:
+                continue
+            seen.add(mark)
+        unique.append(event)
+    return unique
+
+
+def placement_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
+    """Return how many steps each item is placed on, across all journeys."""
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(Placement.item_id, func.count())
+        .where(Placement.item_id.in_(item_ids))
+        .group_by(Placement.item_id)
+    )
+    return {item_id: count for item_id, count in rows.tuples()}

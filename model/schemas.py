@@ -1,0 +1,204 @@
+"""Validated shapes of what can be written to the model, shared by the CLI, files and API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from model.enums import (
+    Channel,
+    Direction,
+    EvaluationPeriod,
+    InsightKind,
+    InsightStatus,
+    ItemType,
+    JourneyRole,
+    Level,
+    MetricStatus,
+    MetricType,
+    MetricUnit,
+    OpportunityStatus,
+    Priority,
+    Role,
+    SolutionStatus,
+    SolutionType,
+    TouchpointStatus,
+)
+from model.errors import InvalidInput, invalid_from
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Score = Annotated[int, Field(ge=1, le=5, description="1 (lowest) to 5 (highest).")]
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+
+class ExternalLink(Strict):
+    """A link from an item to somewhere outside journeyops."""
+
+    url: str = Field(max_length=2000, description="An http:// or https:// address.")
+    label: str | None = Field(default=None, max_length=200, description="What the link is.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+
+class WorkspaceSpec(Strict):
+    name: Name
+    slug: Slug | None = None
+    linear_team_key: str | None = Field(default=None, max_length=50)
+    jira_project_key: str | None = Field(default=None, max_length=50)
+
+
+class MemberSpec(Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: Name
+    role: Role = Role.VIEWER
+
+
+class PersonaSpec(Strict):
+    name: Name = Field(description="Unique within the workspace.")
+    role: str | None = Field(default=None, max_length=200, description="Job title or function.")
+    journey_role: JourneyRole | None = Field(
+        default=None, description="Part played in the journey."
+    )
+    job_to_be_done: str | None = None
+    buying_influence: Level | None = None
+    goals: list[str] = Field(default_factory=list)
+    frustrations: list[str] = Field(default_factory=list)
+    tech_savviness: Level | None = None
+
+
+class JourneySpec(Strict):
+    name: Name
+    slug: Slug | None = None
+    description: str | None = None
+    linear_team_key: str | None = Field(default=None, max_length=50)
+    jira_project_key: str | None = Field(default=None, max_length=50)
+
+
+class StageSpec(Strict):
+    name: Name
+    description: str | None = None
+
+
+class StepSpec(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    description: str | None = None
+
+
+class ItemBase(Strict):
+    """Fields every item has."""
+
+    key: Slug | None = Field(
+        default=None,
+        max_length=120,
+        description="Stable reference unique in the workspace; made from type and title if unset.",
+    )
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = None
+    external_links: list[ExternalLink] = Field(default_factory=list)
+    machine_made: bool = Field(default=False, description="Made by automation, not yet confirmed.")
+
+
+class TouchpointSpec(ItemBase):
+    type: Literal["touchpoint"] = "touchpoint"
+    status: TouchpointStatus = TouchpointStatus.EXISTS
+    channel: Channel | None = None
+    actors: list[str] = Field(default_factory=list, description="Names of the personas involved.")
+
+
+class InsightSpec(ItemBase):
+    type: Literal["insight"] = "insight"
+    status: InsightStatus = InsightStatus.NEW
+    kind: InsightKind | None = None
+    confidence: Level | None = None
+    severity: Score | None = None
+    segment: list[str] = Field(default_factory=list, description="Names of the personas affected.")
+
+
+class OpportunitySpec(ItemBase):
+    type: Literal["opportunity"] = "opportunity"
+    status: OpportunityStatus = OpportunityStatus.NEW
+    owner: str | None = Field(default=None, max_length=200)
+    impact: Score | None = None
+    effort: Score | None = None
+    priority: Priority | None = None
+    confidence: Level | None = None
+
+
+class SolutionSpec(ItemBase):
+    type: Literal["solution"] = "solution"
+    status: SolutionStatus = SolutionStatus.IDEA
+    owner: str | None = Field(default=None, max_length=200)
+    solution_type: SolutionType | None = None
+    impact: Score | None = None
+    effort: Score | None = None
+    priority: Priority | None = None
+    target_date: date | None = None
+
+
+class MetricSpec(ItemBase):
+    type: Literal["metric"] = "metric"
+    status: MetricStatus = MetricStatus.DRAFT
+    owner: str | None = Field(default=None, max_length=200)
+    metric_type: MetricType | None = None
+    unit: MetricUnit | None = None
+    baseline: float | None = None
+    current: float | None = None
+    target: float | None = None
+    direction: Direction | None = None
+    evaluation_period: EvaluationPeriod | None = None
+
+
+ItemSpec = TouchpointSpec | InsightSpec | OpportunitySpec | SolutionSpec | MetricSpec
+
+ITEM_SPECS: dict[ItemType, type[ItemSpec]] = {
+    ItemType.TOUCHPOINT: TouchpointSpec,
+    ItemType.INSIGHT: InsightSpec,
+    ItemType.OPPORTUNITY: OpportunitySpec,
+    ItemType.SOLUTION: SolutionSpec,
+    ItemType.METRIC: MetricSpec,
+}
+
+# Spec fields that are not columns of the items table.
+PERSONA_FIELDS = {"actors": "actor", "segment": "segment"}
+
+
+def item_type_of(value: Any) -> ItemType:
+    """Return the item type named by ``value`` or say which types exist."""
+    try:
+        return ItemType(value)
+    except ValueError:
+        allowed = ", ".join(t.value for t in ItemType)
+        raise InvalidInput(
+            f"type: unknown item type {value!r}; use one of {allowed}", field="type"
+        ) from None
+
+
+def parse_item(data: dict[str, Any]) -> ItemSpec:
+    """Validate an item of any type, with errors that name the bad field."""
+    item_type = item_type_of(data.get("type"))
+    spec = ITEM_SPECS[item_type]
+    try:
+        return spec.model_validate(data)
+    except ValidationError as error:
+        raise invalid_from(error, context=item_type.value) from None
+
+
+def parse(model: type[Strict], data: Any, *, context: str | None = None) -> Any:
+    """Validate ``data`` against ``model``, raising InvalidInput that names the bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise invalid_from(error, context=context) from None

@@ -1,0 +1,1 @@
+"""Business rules of the journey model. Services flush, never commit: the caller does."""

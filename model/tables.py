@@ -1,0 +1,501 @@
+"""Every table of the journey model.
+
+Relationships are ``lazy="raise"``: objects outlive their session in Prefect tasks and
+API responses, so anything a caller needs is loaded on purpose in ``model.repository``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from model.base import Base, IdMixin, JSONType, TimestampMixin, utcnow
+from model.enums import (
+    STATUSES,
+    Channel,
+    Direction,
+    EvaluationPeriod,
+    InsightKind,
+    ItemType,
+    JourneyRole,
+    Level,
+    MetricType,
+    MetricUnit,
+    PersonaLinkRole,
+    Priority,
+    Role,
+    SignalSource,
+    SignalState,
+    SolutionType,
+    values,
+)
+
+
+def _in(column: str, allowed: list[str]) -> str:
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
+    return f"{column} IN ({quoted})"
+
+
+def _nullable_in(column: str, allowed: list[str]) -> str:
+    return f"{column} IS NULL OR {_in(column, allowed)}"
+
+
+def _between(column: str, low: int, high: int) -> str:
+    return f"{column} IS NULL OR ({column} >= {low} AND {column} <= {high})"
+
+
+class Workspace(IdMixin, TimestampMixin, Base):
+    __tablename__ = "workspaces"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    linear_team_key: Mapped[str | None] = mapped_column(String(50))
+    jira_project_key: Mapped[str | None] = mapped_column(String(50))
+
+
+class Member(IdMixin, TimestampMixin, Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "email"),
+        CheckConstraint(_in("role", values(Role)), name="role"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class ApiToken(IdMixin, Base):
+    __tablename__ = "api_tokens"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+    member: Mapped[Member] = relationship(lazy="raise")
+
+
+class Persona(IdMixin, TimestampMixin, Base):
+    __tablename__ = "personas"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        CheckConstraint(_nullable_in("journey_role", values(JourneyRole)), name="journey_role"),
+        CheckConstraint(_nullable_in("buying_influence", values(Level)), name="buying_influence"),
+        CheckConstraint(_nullable_in("tech_savviness", values(Level)), name="tech_savviness"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(200))
+    journey_role: Mapped[str | None] = mapped_column(String(20))
+    job_to_be_done: Mapped[str | None] = mapped_column(Text)
+    buying_influence: Mapped[str | None] = mapped_column(String(10))
+    goals: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    frustrations: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    tech_savviness: Mapped[str | None] = mapped_column(String(10))
+
+
+class JourneyPersona(Base):
+    __tablename__ = "journey_personas"
+
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE"), primary_key=True
+    )
+    persona_id: Mapped[int] = mapped_column(
+        ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Journey(IdMixin, TimestampMixin, Base):
+    __tablename__ = "journeys"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    linear_team_key: Mapped[str | None] = mapped_column(String(50))
+    jira_project_key: Mapped[str | None] = mapped_column(String(50))
+
+    stages: Mapped[list[Stage]] = relationship(
+        lazy="raise", order_by="Stage.position", back_populates="journey", passive_deletes=True
+    )
+    personas: Mapped[list[Persona]] = relationship(
+        secondary="journey_personas", lazy="raise", order_by="Persona.name"
+    )
+
+
+class Stage(IdMixin, TimestampMixin, Base):
+    __tablename__ = "stages"
+    __table_args__ = (
+        UniqueConstraint("journey_id", "position"),
+        UniqueConstraint("journey_id", "name"),
+        # Lets steps carry their journey with a foreign key that proves it.
+        UniqueConstraint("id", "journey_id"),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+
+    journey: Mapped[Journey] = relationship(lazy="raise", back_populates="stages")
+    steps: Mapped[list[Step]] = relationship(
+        lazy="raise",
+        order_by="Step.position",
+        back_populates="stage",
+        passive_deletes=True,
+        overlaps="journey",
+    )
+
+
+class Step(IdMixin, TimestampMixin, Base):
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("stage_id", "position"),
+        UniqueConstraint("stage_id", "name"),
+        # Lets placements carry their journey with a foreign key that proves it.
+        UniqueConstraint("id", "journey_id"),
+        # A step can only sit in a stage of its own journey.
+        ForeignKeyConstraint(
+            ["stage_id", "journey_id"],
+            ["stages.id", "stages.journey_id"],
+            ondelete="CASCADE",
+            name="fk_steps_stage_journey",
+        ),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE"), index=True
+    )
+    stage_id: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+
+    stage: Mapped[Stage] = relationship(lazy="raise", back_populates="steps", overlaps="journey")
+
+
+# Which item types carry which type-specific column.
+ITEM_FIELDS: dict[str, frozenset[ItemType]] = {
+    "channel": frozenset({ItemType.TOUCHPOINT}),
+    "kind": frozenset({ItemType.INSIGHT}),
+    "severity": frozenset({ItemType.INSIGHT}),
+    "confidence": frozenset({ItemType.INSIGHT, ItemType.OPPORTUNITY}),
+    "owner": frozenset({ItemType.OPPORTUNITY, ItemType.SOLUTION, ItemType.METRIC}),
+    "impact": frozenset({ItemType.OPPORTUNITY, ItemType.SOLUTION}),
+    "effort": frozenset({ItemType.OPPORTUNITY, ItemType.SOLUTION}),
+    "priority": frozenset({ItemType.OPPORTUNITY, ItemType.SOLUTION}),
+    "solution_type": frozenset({ItemType.SOLUTION}),
+    "target_date": frozenset({ItemType.SOLUTION}),
+    "metric_type": frozenset({ItemType.METRIC}),
+    "unit": frozenset({ItemType.METRIC}),
+    "baseline": frozenset({ItemType.METRIC}),
+    "current": frozenset({ItemType.METRIC}),
+    "target": frozenset({ItemType.METRIC}),
+    "direction": frozenset({ItemType.METRIC}),
+    "evaluation_period": frozenset({ItemType.METRIC}),
+}
+
+
+def _status_check() -> str:
+    clauses = [
+        f"(type = '{item_type.value}' AND {_in('status', values(statuses))})"
+        for item_type, statuses in STATUSES.items()
+    ]
+    return " OR ".join(clauses)
+
+
+def _field_type_checks() -> list[CheckConstraint]:
+    checks = []
+    for column, types in ITEM_FIELDS.items():
+        allowed = sorted(t.value for t in types)
+        checks.append(
+            CheckConstraint(f"{column} IS NULL OR {_in('type', allowed)}", name=f"{column}_type")
+        )
+    return checks
+
+
+class Item(IdMixin, TimestampMixin, Base):
+    """A touchpoint, insight, opportunity, solution or metric; one row, typed by ``type``."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        Index("ix_items_workspace_type", "workspace_id", "type"),
+        CheckConstraint(_in("type", values(ItemType)), name="type"),
+        CheckConstraint(_status_check(), name="status"),
+        CheckConstraint(_nullable_in("channel", values(Channel)), name="channel"),
+        CheckConstraint(_nullable_in("kind", values(InsightKind)), name="kind"),
+        CheckConstraint(_nullable_in("confidence", values(Level)), name="confidence"),
+        CheckConstraint(_nullable_in("priority", values(Priority)), name="priority"),
+        CheckConstraint(_nullable_in("solution_type", values(SolutionType)), name="solution_type"),
+        CheckConstraint(_nullable_in("metric_type", values(MetricType)), name="metric_type"),
+        CheckConstraint(_nullable_in("unit", values(MetricUnit)), name="unit"),
+        CheckConstraint(_nullable_in("direction", values(Direction)), name="direction"),
+        CheckConstraint(
+            _nullable_in("evaluation_period", values(EvaluationPeriod)), name="evaluation_period"
+        ),
+        CheckConstraint(_between("severity", 1, 5), name="severity"),
+        CheckConstraint(_between("impact", 1, 5), name="impact"),
+        CheckConstraint(_between("effort", 1, 5), name="effort"),
+        *_field_type_checks(),
+    )
+    __mapper_args__: dict[str, Any] = {"polymorphic_on": "type"}
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    external_links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    machine_made: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+    updated_by: Mapped[str] = mapped_column(String(200), default="system")
+
+    channel: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    severity: Mapped[int | None] = mapped_column(Integer)
+    confidence: Mapped[str | None] = mapped_column(String(10))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    impact: Mapped[int | None] = mapped_column(Integer)
+    effort: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[str | None] = mapped_column(String(10))
+    solution_type: Mapped[str | None] = mapped_column(String(20))
+    target_date: Mapped[date | None] = mapped_column(Date)
+    metric_type: Mapped[str | None] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(10))
+    baseline: Mapped[float | None] = mapped_column(Float)
+    current: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    direction: Mapped[str | None] = mapped_column(String(10))
+    evaluation_period: Mapped[str | None] = mapped_column(String(10))
+
+    placements: Mapped[list[Placement]] = relationship(
+        lazy="raise", back_populates="item", passive_deletes=True
+    )
+    personas: Mapped[list[ItemPersona]] = relationship(lazy="raise", passive_deletes=True)
+
+
+class Touchpoint(Item):
+    __mapper_args__: dict[str, Any] = {"polymorphic_identity": ItemType.TOUCHPOINT.value}
+
+
+class Insight(Item):
+    __mapper_args__: dict[str, Any] = {"polymorphic_identity": ItemType.INSIGHT.value}
+
+
+class Opportunity(Item):
+    __mapper_args__: dict[str, Any] = {"polymorphic_identity": ItemType.OPPORTUNITY.value}
+
+
+class Solution(Item):
+    __mapper_args__: dict[str, Any] = {"polymorphic_identity": ItemType.SOLUTION.value}
+
+
+class Metric(Item):
+    __mapper_args__: dict[str, Any] = {"polymorphic_identity": ItemType.METRIC.value}
+
+
+ITEM_CLASSES: dict[ItemType, type[Item]] = {
+    ItemType.TOUCHPOINT: Touchpoint,
+    ItemType.INSIGHT: Insight,
+    ItemType.OPPORTUNITY: Opportunity,
+    ItemType.SOLUTION: Solution,
+    ItemType.METRIC: Metric,
+}
+
+
+class ItemPersona(Base):
+    """A persona on an item: the touchpoint's actor or the insight's affected segment."""
+
+    __tablename__ = "item_personas"
+    __table_args__ = (CheckConstraint(_in("role", values(PersonaLinkRole)), name="role"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    persona_id: Mapped[int] = mapped_column(
+        ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+    persona: Mapped[Persona] = relationship(lazy="raise")
+
+
+class Placement(IdMixin, Base):
+    """An item on a step. Removing it never deletes the item."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        UniqueConstraint("item_id", "step_id"),
+        ForeignKeyConstraint(
+            ["step_id", "journey_id"],
+            ["steps.id", "steps.journey_id"],
+            ondelete="CASCADE",
+            name="fk_placements_step_journey",
+        ),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[int] = mapped_column(Integer, index=True)
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+
+    item: Mapped[Item] = relationship(lazy="raise", back_populates="placements")
+    step: Mapped[Step] = relationship(
+        lazy="raise",
+        primaryjoin="Placement.step_id == Step.id",
+        foreign_keys="Placement.step_id",
+        overlaps="journey",
+    )
+
+
+class ItemLink(IdMixin, Base):
+    """A directed link between two items, only along ``enums.ALLOWED_LINKS``."""
+
+    __tablename__ = "item_links"
+    __table_args__ = (
+        UniqueConstraint("source_id", "target_id"),
+        CheckConstraint("source_id <> target_id", name="not_self"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+
+    source: Mapped[Item] = relationship(lazy="raise", foreign_keys=[source_id])
+    target: Mapped[Item] = relationship(lazy="raise", foreign_keys=[target_id])
+
+
+class Signal(IdMixin, TimestampMixin, Base):
+    """Raw customer evidence from a source, and where it was placed on the journey."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "external_id"),
+        Index("ix_signals_workspace_state", "workspace_id", "state"),
+        CheckConstraint(_in("source", values(SignalSource)), name="source"),
+        CheckConstraint(_in("state", values(SignalState)), name="state"),
+        CheckConstraint(
+            "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"
+        ),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    journey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("journeys.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column()
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    customer_ref: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("steps.id", ondelete="SET NULL"), index=True
+    )
+    confidence: Mapped[float | None] = mapped_column(Float)
+    classifier: Mapped[str | None] = mapped_column(String(100))
+
+
+class SignalEvidence(Base):
+    """A signal supporting an item."""
+
+    __tablename__ = "signal_evidence"
+
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey("signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeEvent(IdMixin, Base):
+    """One entry of the append-only change history of items and journeys.
+
+    ``journey_id`` and ``item_id`` are plain columns, not foreign keys, so the history of a
+    deleted item or journey stays readable.
+    """
+
+    __tablename__ = "change_events"
+    __table_args__ = (
+        Index("ix_change_events_item", "item_id", "id"),
+        Index("ix_change_events_journey", "journey_id", "id"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    journey_id: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(String(500))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(ChangeEvent, "before_update")
+def _refuse_history_update(*_: Any) -> None:
+    raise RuntimeError("change history is append-only: an entry cannot be updated")
+
+
+@event.listens_for(ChangeEvent, "before_delete")
+def _refuse_history_delete(*_: Any) -> None:
+    raise RuntimeError("change history is append-only: an entry cannot be deleted")
