@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cli import demo as demo_module
 from cli.context import console, database, err_console, friendly_errors
@@ -20,6 +21,9 @@ from model.enums import Role
 from model.schemas import MemberSpec, WorkspaceSpec, parse
 from model.services import journey_files, journeys, views, workspaces
 from model.settings import get_settings
+from model.tables import Workspace
+
+DEFAULT_WORKSPACE = "default"
 
 app = typer.Typer(
     help="journeyops: a living customer journey, kept current from customer signals.",
@@ -42,8 +46,12 @@ WorkspaceOption = typer.Option(
 )
 
 
-def _workspace_slug(value: str | None) -> str:
-    return value or get_settings().workspace
+def _workspace(session: Session, value: str | None) -> Workspace:
+    """Return the chosen workspace; the default one is created on first use."""
+    slug = value or get_settings().workspace
+    if slug == DEFAULT_WORKSPACE:
+        return workspaces.ensure_workspace(session, slug, "Default workspace")
+    return workspaces.get_workspace(session, slug)
 
 
 @app.command()
@@ -135,7 +143,7 @@ def member_add(
 ) -> None:
     """Add a member to a workspace."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         member = workspaces.add_member(
             session, ws, parse(MemberSpec, {"email": email, "name": name, "role": role})
         )
@@ -147,7 +155,7 @@ def member_add(
 def member_role(email: str, role: Role, workspace: str | None = WorkspaceOption) -> None:
     """Change a member's role."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         member = workspaces.change_role(session, workspaces.get_member(session, ws.id, email), role)
         console.print(f"{member.email} is now {member.role}")
 
@@ -157,7 +165,7 @@ def member_role(email: str, role: Role, workspace: str | None = WorkspaceOption)
 def member_remove(email: str, workspace: str | None = WorkspaceOption) -> None:
     """Remove a member and revoke its tokens."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         workspaces.remove_member(session, workspaces.get_member(session, ws.id, email))
         console.print(f"removed {email}")
 
@@ -167,7 +175,7 @@ def member_remove(email: str, workspace: str | None = WorkspaceOption) -> None:
 def member_list(workspace: str | None = WorkspaceOption) -> None:
     """List a workspace's members."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         table = Table("email", "name", "role")
         for member in repository.members(session, ws.id):
             table.add_row(member.email, member.name, member.role)
@@ -189,7 +197,7 @@ def token_create(
 ) -> None:
     """Create an API token; it is printed once and cannot be shown again."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         owner = workspaces.get_member(session, ws.id, member)
         expires = timedelta(days=expires_in_days) if expires_in_days is not None else None
         issued = workspaces.create_token(session, owner, name, expires_in=expires)
@@ -205,7 +213,7 @@ def token_create(
 def token_list(workspace: str | None = WorkspaceOption) -> None:
     """List tokens by their visible prefix."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         table = Table("prefix", "name", "member", "role", "expires", "state")
         for token in repository.tokens(session, ws.id):
             state = "revoked" if token.revoked_at else "active"
@@ -223,7 +231,7 @@ def token_list(workspace: str | None = WorkspaceOption) -> None:
 def token_revoke(prefix: str, workspace: str | None = WorkspaceOption) -> None:
     """Revoke the token whose prefix starts with PREFIX."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         token = workspaces.revoke_token(session, ws.id, prefix)
         console.print(f"revoked {token.prefix}… ({token.name})")
 
@@ -241,12 +249,8 @@ def journey_import(
 ) -> None:
     """Create or update a journey from a journey file; importing twice changes nothing."""
     data = journey_files.load_file(file)
-    slug = _workspace_slug(workspace)
     with database() as (session, settings):
-        if slug == "default":
-            ws = workspaces.ensure_workspace(session, slug, "Default workspace")
-        else:
-            ws = workspaces.get_workspace(session, slug)
+        ws = _workspace(session, workspace)
         with Progress(
             TextColumn("importing {task.description}"),
             BarColumn(),
@@ -262,7 +266,7 @@ def journey_import(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     verdict = "imported" if report.changed else "nothing to change in"
-    console.print(f"{verdict} journey [bold]{report.journey_slug}[/] in workspace {slug}")
+    console.print(f"{verdict} journey [bold]{report.journey_slug}[/] in workspace {ws.slug}")
     for line in report.lines():
         console.print(f"  {line}")
 
@@ -285,7 +289,7 @@ def journey_export(
             "yaml" if output is not None and output.suffix.lower() in {".yaml", ".yml"} else "json"
         )
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         text = journey_files.dump(
             journey_files.export_journey(session, journeys.get_journey(session, ws.id, slug)), fmt
         )
@@ -307,7 +311,7 @@ def journey_items(
 ) -> None:
     """Export a journey's items as CSV, one row per placement."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         rows = views.placement_rows(session, journeys.get_journey(session, ws.id, slug))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=views.TABLE_COLUMNS, lineterminator="\n")
@@ -325,7 +329,7 @@ def journey_items(
 def journey_list(workspace: str | None = WorkspaceOption) -> None:
     """List the workspace's journeys."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         table = Table("slug", "name", "stages", "steps")
         for journey in repository.journeys(session, ws.id):
             stages = repository.journey_tree(session, journey.id)
@@ -340,7 +344,7 @@ def journey_list(workspace: str | None = WorkspaceOption) -> None:
 def journey_show(slug: str, workspace: str | None = WorkspaceOption) -> None:
     """Print a journey as a tree of stages, steps and items."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         console.print(
             journey_tree(views.journey_view(session, journeys.get_journey(session, ws.id, slug)))
         )
@@ -353,7 +357,7 @@ def journey_history(
 ) -> None:
     """Show the latest changes to a journey and the items on it."""
     with database() as (session, _):
-        ws = workspaces.get_workspace(session, _workspace_slug(workspace))
+        ws = _workspace(session, workspace)
         events = repository.journey_history(session, journeys.get_journey(session, ws.id, slug).id)
         table = Table("when", "who", "what")
         for event in list(events)[-limit:]:

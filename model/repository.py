@@ -272,4 +272,4 @@ def placement_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int
         .where(Placement.item_id.in_(item_ids))
         .group_by(Placement.item_id)
     )
-    return {item_id: count for item_id, count in rows.tuples()}
+    return {item_id: count for item_id, count in rows}

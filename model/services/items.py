@@ -242,6 +242,10 @@ def is_building_block(session: Session, item: Item) -> bool:
 # Links --------------------------------------------------------------------------------------
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def allowed_links_text() -> str:
     return ", ".join(
         f"{source.value} -> {target.value}"
@@ -258,7 +262,7 @@ def link_items(session: Session, source: Item, target: Item, actor: str) -> tupl
         raise Conflict("an item cannot link to itself")
     if ItemType(target.type) not in ALLOWED_LINKS[ItemType(source.type)]:
         raise Conflict(
-            f"a {source.type} cannot link to a {target.type}; links go {allowed_links_text()}"
+            f"{_a(source.type)} cannot link to {_a(target.type)}; links go {allowed_links_text()}"
         )
     existing = repository.link(session, source.id, target.id)
     if existing is not None:

@@ -48,11 +48,16 @@ class TestItemTypes:
             target=60,
             direction="higher",
         )
-        assert touchpoint.status == "exists" and touchpoint.channel == "app"
+        assert touchpoint.status == "exists"
+        assert touchpoint.channel == "app"
         assert [p.persona.name for p in touchpoint.personas] == ["Admin"]
-        assert insight.status == "new" and insight.severity == 4
-        assert solution.status == "idea" and solution.target_date == date(2027, 1, 29)
-        assert isinstance(metric, Metric) and metric.status == "draft" and metric.target == 60
+        assert insight.status == "new"
+        assert insight.severity == 4
+        assert solution.status == "idea"
+        assert solution.target_date == date(2027, 1, 29)
+        assert isinstance(metric, Metric)
+        assert metric.status == "draft"
+        assert metric.target == 60
 
     def test_key_is_made_from_type_and_title_and_kept_unique(self, session: Session) -> None:
         ws = factories.workspace(session)
@@ -69,7 +74,7 @@ class TestItemValidation:
 
     def test_unknown_status_lists_the_allowed_ones(self, session: Session) -> None:
         ws = factories.workspace(session)
-        with pytest.raises(InvalidInput, match="status: .*'exists'.*'deprecated'"):
+        with pytest.raises(InvalidInput, match=r"status: .*'exists'.*'deprecated'"):
             factories.item(session, ws, "touchpoint", "Bad", status="validated")
 
     def test_a_field_of_another_type_is_refused(self, session: Session) -> None:

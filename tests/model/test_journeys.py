@@ -37,7 +37,8 @@ class TestJourneySlug:
         first, second = factories.workspace(session, "one"), factories.workspace(session, "two")
         a = journeys.create_journey(session, first, JourneySpec(name="Trial to paid"), ACTOR)
         b = journeys.create_journey(session, second, JourneySpec(name="Trial to paid"), ACTOR)
-        assert a.slug == b.slug and a.id != b.id
+        assert a.slug == b.slug
+        assert a.id != b.id
 
     def test_rename_records_history(self, session: Session) -> None:
         ws = factories.workspace(session)
@@ -90,13 +91,13 @@ class TestStageOrder:
 
     def test_negative_position_is_refused(self, session: Session) -> None:
         ws = factories.workspace(session)
-        journey, stages, _ = factories.journey(session, ws, stages=2, steps=0)
+        _journey, stages, _ = factories.journey(session, ws, stages=2, steps=0)
         with pytest.raises(InvalidInput, match="position"):
             journeys.move_stage(session, stages[0], -1, ACTOR)
 
     def test_database_refuses_two_stages_at_one_position(self, session: Session) -> None:
         ws = factories.workspace(session)
-        journey, stages, _ = factories.journey(session, ws, stages=2, steps=0)
+        _journey, stages, _ = factories.journey(session, ws, stages=2, steps=0)
         with pytest.raises(IntegrityError), session.begin_nested():
             session.execute(
                 text("UPDATE stages SET position = 0 WHERE id = :id"), {"id": stages[1].id}

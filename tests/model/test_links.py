@@ -11,6 +11,11 @@ from model.services import items
 from tests import factories
 from tests.factories import ACTOR
 
+
+def article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 ALL_PAIRS = [(source, target) for source in ItemType for target in ItemType if source != target]
 
 
@@ -25,9 +30,12 @@ class TestLinkDirections:
         target = factories.placed(session, ws, steps[0], target_type, "Target")
         if target_type in ALLOWED_LINKS[source_type]:
             link, created = items.link_items(session, source, target, ACTOR)
-            assert created and (link.source_id, link.target_id) == (source.id, target.id)
+            assert created
+            assert (link.source_id, link.target_id) == (source.id, target.id)
         else:
-            with pytest.raises(Conflict, match=f"a {source_type} cannot link to a {target_type}"):
+            with pytest.raises(
+                Conflict, match=f"{article(source_type)} cannot link to {article(target_type)}"
+            ):
                 items.link_items(session, source, target, ACTOR)
 
     def test_the_five_allowed_directions(self) -> None:
@@ -65,7 +73,8 @@ class TestLinkScope:
         opportunity = factories.placed(session, ws, steps[1], "opportunity", "Fix")
         _, created = items.link_items(session, insight, opportunity, ACTOR)
         _, again = items.link_items(session, insight, opportunity, ACTOR)
-        assert created and not again
+        assert created
+        assert not again
 
     def test_unlink_is_recorded_on_both_items(self, session: Session) -> None:
         ws = factories.workspace(session)

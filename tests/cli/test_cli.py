@@ -1,0 +1,146 @@
+"""The journeyops command end to end, on the run's database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestDemo:
+    def test_demo_prints_the_example_journey_as_a_tree(self) -> None:
+        output = run("demo")
+        assert "Acme product team" in output
+        assert "Trial to paid" in output
+        assert "Team expansion" in output
+        assert "Customer connects first integration" in output
+        assert "Non-technical admins stall at API credentials" in output
+        assert "→ opportunity: Let admins connect tools without handling API" in output
+        assert "building block" in output
+
+    def test_demo_twice_changes_nothing(self) -> None:
+        run("demo")
+        first = run("journey", "export", "trial-to-paid", "-w", "acme-product-team")
+        history = run(
+            "journey", "history", "trial-to-paid", "-w", "acme-product-team", "--limit", "1000"
+        )
+        run("demo")
+        assert run("journey", "export", "trial-to-paid", "-w", "acme-product-team") == first
+        assert (
+            run("journey", "history", "trial-to-paid", "-w", "acme-product-team", "--limit", "1000")
+            == history
+        )
+        assert "maya@acme.example" in run("member", "list", "-w", "acme-product-team")
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestJourneyCommands:
+    def test_import_twice_then_export(self, data_dir: Path, tmp_path: Path) -> None:
+        file = str(data_dir / "fintech-journey.json")
+        first = run("journey", "import", file)
+        assert "stages: 7 created" in first
+        assert "steps: 20 created" in first
+        second = run("journey", "import", file)
+        assert "nothing to change" in second
+        assert "steps: 0 created, 0 updated, 20 unchanged" in second
+        listing = run("journey", "list")
+        assert "card-customer-lifecycle" in listing
+        out = tmp_path / "exported.yaml"
+        run("journey", "export", "card-customer-lifecycle", "-o", str(out))
+        assert out.read_text().startswith("format: journeyops/v1")
+        exported = json.loads(run("journey", "export", "card-customer-lifecycle"))
+        assert [len(s["steps"]) for s in exported["stages"]] == [3, 4, 3, 3, 2, 4, 1]
+
+    def test_items_csv_has_one_row_per_placement(self) -> None:
+        run("demo")
+        rows = list(
+            csv.DictReader(
+                io.StringIO(run("journey", "items", "trial-to-paid", "-w", "acme-product-team"))
+            )
+        )
+        assert len(rows) == 10
+        chat = [r for r in rows if r["key"] == "touchpoint-in-app-support-chat"]
+        assert [r["step"] for r in chat] == [
+            "Customer connects first integration",
+            "Customer enters payment details",
+        ]
+        assert all(r["building_block"] == "True" for r in chat)
+
+    def test_show_prints_the_tree(self, data_dir: Path) -> None:
+        run("journey", "import", str(data_dir / "fintech-journey.json"))
+        output = run("journey", "show", "card-customer-lifecycle")
+        assert "Stage 7: Leaving" in output
+        assert "Customer closes account" in output
+
+    def test_errors_are_one_line_without_a_traceback(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.json"
+        bad.write_text(
+            json.dumps(
+                {"journey": "J", "items": [{"type": "insight", "title": "X", "severity": 7}]}
+            )
+        )
+        result = runner.invoke(app, ["journey", "import", str(bad)])
+        assert result.exit_code == 1
+        assert "items[0].severity: Input should be less than or equal to 5" in result.stderr
+        assert "Traceback" not in result.output
+        missing = runner.invoke(app, ["journey", "show", "nope"])
+        assert missing.exit_code == 1
+        assert "no journey with slug 'nope'" in missing.stderr
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestWorkspaceCommands:
+    def test_workspace_member_and_token_lifecycle(self) -> None:
+        run("workspace", "create", "Acme", "--owner", "maya@acme.example", "--owner-name", "Maya")
+        run("member", "add", "leo@acme.example", "--name", "Leo", "--role", "editor", "-w", "acme")
+        secret = run(
+            "token", "create", "--member", "leo@acme.example", "--name", "ci", "-w", "acme"
+        ).strip()
+        assert secret.startswith("jo_")
+        listing = run("token", "list", "-w", "acme")
+        assert secret[:12] in listing
+        assert secret not in listing
+        assert "active" in listing
+        run("token", "revoke", secret[:12], "-w", "acme")
+        assert "revoked" in run("token", "list", "-w", "acme")
+        result = runner.invoke(app, ["member", "role", "maya@acme.example", "viewer", "-w", "acme"])
+        assert result.exit_code == 1
+        assert "last owner" in result.stderr
+
+    def test_unknown_workspace_says_how_to_create_it(self) -> None:
+        result = runner.invoke(app, ["journey", "list", "-w", "ghost"])
+        assert result.exit_code == 1
+        assert "journeyops workspace create" in result.stderr
+
+
+class TestDatabaseCommands:
+    def test_upgrade_downgrade_current(
+        self, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from model.db import dispose_engines
+        from model.settings import reset_settings
+
+        monkeypatch.setenv("JOURNEYOPS_DATABASE_URL", fresh_database_url)
+        reset_settings()
+        try:
+            assert "database: empty" in run("db", "current")
+            assert "database at migration 0001" in run("db", "upgrade")
+            assert "database at migration base" in run("db", "downgrade", "base")
+        finally:
+            dispose_engines()
+            reset_settings()
