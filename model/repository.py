@@ -18,6 +18,11 @@ from model.tables import (
     Member,
     Persona,
     Placement,
+    PullRun,
+    Signal,
+    SkippedRecord,
+    SourceConfig,
+    SourceCursor,
     Stage,
     Step,
     Workspace,
@@ -273,3 +278,103 @@ def placement_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int
         .group_by(Placement.item_id)
     )
     return {item_id: count for item_id, count in rows}
+
+
+def signals_by_external_id(
+    session: Session, workspace_id: int, source: str, external_ids: Sequence[str]
+) -> dict[str, Signal]:
+    if not external_ids:
+        return {}
+    rows = session.scalars(
+        select(Signal).where(
+            Signal.workspace_id == workspace_id,
+            Signal.source == source,
+            Signal.external_id.in_(external_ids),
+        )
+    )
+    return {row.external_id: row for row in rows}
+
+
+def signal_versions(
+    session: Session, workspace_id: int, source: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    if not external_ids:
+        return {}
+    rows = session.execute(
+        select(Signal.external_id, Signal.source_version).where(
+            Signal.workspace_id == workspace_id,
+            Signal.source == source,
+            Signal.external_id.in_(external_ids),
+        )
+    )
+    return {external_id: version or "" for external_id, version in rows}
+
+
+def source_cursors(session: Session, workspace_id: int, source: str) -> dict[str, dict[str, Any]]:
+    rows = session.scalars(
+        select(SourceCursor).where(
+            SourceCursor.workspace_id == workspace_id, SourceCursor.source == source
+        )
+    )
+    return {row.stream: dict(row.value) for row in rows}
+
+
+def source_config(session: Session, workspace_id: int, source: str) -> SourceConfig | None:
+    return session.scalar(
+        select(SourceConfig).where(
+            SourceConfig.workspace_id == workspace_id, SourceConfig.source == source
+        )
+    )
+
+
+def source_configs(session: Session, workspace_id: int) -> Sequence[SourceConfig]:
+    return session.scalars(
+        select(SourceConfig)
+        .where(SourceConfig.workspace_id == workspace_id)
+        .order_by(SourceConfig.source)
+    ).all()
+
+
+def pull_runs(
+    session: Session, workspace_id: int, source: str | None = None, limit: int = 20
+) -> Sequence[PullRun]:
+    query = select(PullRun).where(PullRun.workspace_id == workspace_id)
+    if source is not None:
+        query = query.where(PullRun.source == source)
+    return session.scalars(query.order_by(PullRun.id.desc()).limit(limit)).all()
+
+
+def signals(
+    session: Session,
+    workspace_id: int,
+    *,
+    source: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+) -> Sequence[Signal]:
+    query = select(Signal).where(Signal.workspace_id == workspace_id)
+    if source is not None:
+        query = query.where(Signal.source == source)
+    if state is not None:
+        query = query.where(Signal.state == state)
+    return session.scalars(
+        query.order_by(Signal.occurred_at.desc(), Signal.id.desc()).limit(limit)
+    ).all()
+
+
+def signal_counts(session: Session, workspace_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Signal.source, func.count())
+        .where(Signal.workspace_id == workspace_id)
+        .group_by(Signal.source)
+    )
+    return {source: count for source, count in rows}
+
+
+def skipped_records(
+    session: Session, workspace_id: int, source: str | None = None, limit: int = 50
+) -> Sequence[SkippedRecord]:
+    query = select(SkippedRecord).where(SkippedRecord.workspace_id == workspace_id)
+    if source is not None:
+        query = query.where(SkippedRecord.source == source)
+    return session.scalars(query.order_by(SkippedRecord.id.desc()).limit(limit)).all()

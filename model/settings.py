@@ -4,14 +4,78 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INTERCOM_REGIONS = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
 
 
 def default_home() -> Path:
     """Return the folder that holds the embedded database and local state."""
     return Path.home() / ".journeyops"
+
+
+class HttpSettings(BaseModel):
+    """How every connector talks HTTP."""
+
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+    max_attempts: int = Field(default=6, ge=1, description="Tries per request on 429/5xx/network.")
+    max_backoff_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait between tries."
+    )
+
+
+class StripeSettings(BaseModel):
+    api_key: SecretStr | None = Field(
+        default=None, description="Restricted or secret key (rk_/sk_)."
+    )
+    base_url: str = Field(default="https://api.stripe.com", description="API base address.")
+    page_size: int = Field(default=100, ge=1, le=100)
+    backfill_days: int = Field(
+        default=90, ge=0, description="How far the first pull reaches back through list endpoints."
+    )
+
+
+class IntercomSettings(BaseModel):
+    access_token: SecretStr | None = Field(default=None, description="Intercom access token.")
+    region: Literal["us", "eu", "au"] = Field(default="us", description="Workspace hosting region.")
+    base_url: str | None = Field(default=None, description="Overrides the region's address.")
+    version: str = Field(default="2.14", description="Intercom-Version header.")
+    per_page: int = Field(default=150, ge=1, le=150)
+    max_text_chars: int = Field(
+        default=20_000, ge=100, description="Longer customer text is skipped as oversize."
+    )
+
+    @property
+    def resolved_base_url(self) -> str:
+        return self.base_url or INTERCOM_REGIONS[self.region]
+
+
+class PostHogSettings(BaseModel):
+    personal_api_key: SecretStr | None = Field(default=None, description="Key with Query Read.")
+    host: str = Field(default="https://us.posthog.com", description="App host (US, EU or own).")
+    project_id: str | None = Field(default=None, description="Project whose events are read.")
+    events: list[str] = Field(
+        default_factory=list, description="Event names that become signals (or use hogql_filter)."
+    )
+    hogql_filter: str | None = Field(
+        default=None, description="A HogQL condition on events, instead of event names."
+    )
+    window_minutes: int = Field(
+        default=60, ge=1, le=1440, description="One signal per event and window."
+    )
+    lag_minutes: int = Field(
+        default=10, ge=0, description="Windows closer to now than this wait for late events."
+    )
+    page_size: int = Field(default=5000, ge=1, le=50_000)
+    first_pull_days: int = Field(default=7, ge=1, description="How far back the first pull reads.")
+    queries_per_minute: int = Field(default=60, ge=1, description="Client-side query pacing.")
 
 
 class Settings(BaseSettings):
@@ -53,6 +117,10 @@ class Settings(BaseSettings):
         description="Name recorded in change history for changes made from the CLI.",
     )
     sql_echo: bool = Field(default=False, description="Log every SQL statement.")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    stripe: StripeSettings = Field(default_factory=StripeSettings)
+    intercom: IntercomSettings = Field(default_factory=IntercomSettings)
+    posthog: PostHogSettings = Field(default_factory=PostHogSettings)
 
     @field_validator("database_url")
     @classmethod

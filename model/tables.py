@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -448,6 +449,9 @@ class Signal(IdMixin, TimestampMixin, Base):
     )
     confidence: Mapped[float | None] = mapped_column(Float)
     classifier: Mapped[str | None] = mapped_column(String(100))
+    # What the source says about this record's version: change detection and ordering.
+    source_version: Mapped[str | None] = mapped_column(String(100))
+    source_sequence: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SignalEvidence(Base):
@@ -462,6 +466,90 @@ class SignalEvidence(Base):
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+PULL_SOURCES = ["stripe", "intercom", "posthog"]
+
+
+class SourceConfig(IdMixin, TimestampMixin, Base):
+    """How a workspace pulls one source. Secrets are never stored: only a Secret block's name."""
+
+    __tablename__ = "source_configs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source"),
+        CheckConstraint(_in("source", PULL_SOURCES), name="source"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    secret_block: Mapped[str | None] = mapped_column(String(200))
+
+
+class SourceCursor(Base):
+    """Where a pull of one stream of a source got to; written with the page it follows."""
+
+    __tablename__ = "source_cursors"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PullRun(IdMixin, Base):
+    """One pull of one source for one workspace, and what it did."""
+
+    __tablename__ = "pull_runs"
+    __table_args__ = (
+        Index("ix_pull_runs_workspace_source", "workspace_id", "source", "id"),
+        CheckConstraint(_in("status", ["running", "completed", "failed"]), name="status"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    ignored: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class SkippedRecord(IdMixin, Base):
+    """A record a pull could not turn into a signal, kept with the reason."""
+
+    __tablename__ = "skipped_records"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "external_id"),
+        Index("ix_skipped_records_run", "pull_run_id"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    pull_run_id: Mapped[int | None] = mapped_column(ForeignKey("pull_runs.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500))
+    excerpt: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ChangeEvent(IdMixin, Base):

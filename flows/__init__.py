@@ -1,0 +1,1 @@
+"""Prefect flows: thin, they only sequence tasks."""

@@ -1,0 +1,1 @@
+"""Small, idempotent Prefect tasks. They take ids and plain values, never sessions or secrets."""
