@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,24 @@ def fresh_database_url() -> Iterator[str]:
 @pytest.fixture
 def data_dir() -> Path:
     return Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Any]:
+    """The stand-in services on loopback, for the whole run."""
+    from connectors.sandbox.server import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any) -> Any:
+    """The stand-ins with fresh, small data and no faults."""
+    import httpx
+
+    httpx.post(
+        sandbox_server.url + "/_sandbox/reset",
+        json={"seed": 11, "conversations": 40, "stripe_events": 30, "posthog_events": 400, "malformed": 3},
+    ).raise_for_status()
+    return sandbox_server

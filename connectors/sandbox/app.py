@@ -69,10 +69,17 @@ def _state(request: Request) -> SandboxState:
     return request.app.state.sandbox
 
 
-async def _fault_for(request: Request, service: str) -> Response | None:
+async def _gate(request: Request, service: str, key: str) -> Response | None:
+    """Count the request, check its key, then apply any injected fault."""
     state = _state(request)
     with state.lock:
         state.requests[service] = state.requests.get(service, 0) + 1
+    return _authorised(request, service, key) or await _fault_for(request, service)
+
+
+async def _fault_for(request: Request, service: str) -> Response | None:
+    state = _state(request)
+    with state.lock:
         chosen = None
         for fault in state.faults:
             if fault.service != service or fault.path not in request.url.path or fault.times <= 0:
@@ -162,9 +169,7 @@ async def stripe_list(request: Request) -> Response:
     resource = request.path_params["resource"]
     if resource not in STRIPE_LISTS:
         return _error("stripe", 404, f"Unrecognized request URL (GET: /v1/{resource}).")
-    denied = _authorised(request, "stripe", sandbox_data.STRIPE_KEY) or await _fault_for(
-        request, "stripe"
-    )
+    denied = await _gate(request, "stripe", sandbox_data.STRIPE_KEY)
     if denied:
         return denied
     params = request.query_params
@@ -245,9 +250,7 @@ def _intercom_headers(state: SandboxState) -> dict[str, str]:
 
 
 async def intercom_search(request: Request) -> Response:
-    denied = _authorised(request, "intercom", sandbox_data.INTERCOM_TOKEN) or await _fault_for(
-        request, "intercom"
-    )
+    denied = await _gate(request, "intercom", sandbox_data.INTERCOM_TOKEN)
     if denied:
         return denied
     try:
@@ -298,9 +301,7 @@ async def intercom_search(request: Request) -> Response:
 
 
 async def intercom_conversation(request: Request) -> Response:
-    denied = _authorised(request, "intercom", sandbox_data.INTERCOM_TOKEN) or await _fault_for(
-        request, "intercom"
-    )
+    denied = await _gate(request, "intercom", sandbox_data.INTERCOM_TOKEN)
     if denied:
         return denied
     state = _state(request)
@@ -322,9 +323,7 @@ def _iso(value: Any) -> Any:
 
 
 async def posthog_query(request: Request) -> Response:
-    denied = _authorised(request, "posthog", sandbox_data.POSTHOG_KEY) or await _fault_for(
-        request, "posthog"
-    )
+    denied = await _gate(request, "posthog", sandbox_data.POSTHOG_KEY)
     if denied:
         return denied
     if request.path_params["project_id"] != sandbox_data.POSTHOG_PROJECT:

@@ -133,13 +133,14 @@ class TestDatabaseCommands:
         self, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         from model.db import dispose_engines
+        from model.migrate import head_revision
         from model.settings import reset_settings
 
         monkeypatch.setenv("JOURNEYOPS_DATABASE_URL", fresh_database_url)
         reset_settings()
         try:
             assert "database: empty" in run("db", "current")
-            assert "database at migration 0001" in run("db", "upgrade")
+            assert f"database at migration {head_revision()}" in run("db", "upgrade")
             assert "database at migration base" in run("db", "downgrade", "base")
         finally:
             dispose_engines()
