@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from importlib import resources
 
+import httpx
 import yaml
+from sqlalchemy.orm import Session
 
 from cli.context import console, database
-from cli.render import journey_tree
+from cli.render import journey_tree, pull_table
+from connectors.sandbox import data as sandbox_data
+from connectors.sandbox.seed import capture_events
+from connectors.sandbox.server import SandboxServer, free_port, port_is_free
+from flows.pull import pull_workspace
 from model.schemas import MemberSpec, WorkspaceSpec
-from model.services import journey_files, journeys, views, workspaces
+from model.services import journey_files, journeys, sources, views, workspaces
+from model.settings import reset_settings
+from model.tables import Workspace
 
 WORKSPACE = WorkspaceSpec(
     name="Acme product team",
@@ -33,7 +43,74 @@ def load_demo_file(name: str) -> dict[str, object]:
     return data
 
 
+SANDBOX_PORT = 8765
+
+
+def start_sandbox() -> tuple[str, SandboxServer | None]:
+    """Start the stand-ins on the usual port, or use the ones already serving there."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/stats", timeout=1)
+        if response.status_code == 200:
+            return f"http://127.0.0.1:{SANDBOX_PORT}", None
+    except httpx.HTTPError:
+        pass
+    generated = sandbox_data.generate()
+    # PostHog's events arrive the way a product sends them: through its capture client.
+    without_events = replace(generated, posthog_events=[], broken_rows={})
+    port = SANDBOX_PORT if port_is_free(SANDBOX_PORT) else free_port()
+    server = SandboxServer(without_events, port=port).start()
+    capture_events(server.url, generated)
+    return server.url, server
+
+
+def use_sandbox_keys() -> None:
+    """Point this process's settings at the stand-ins' keys."""
+    os.environ["JOURNEYOPS_STRIPE__API_KEY"] = sandbox_data.STRIPE_KEY
+    os.environ["JOURNEYOPS_INTERCOM__ACCESS_TOKEN"] = sandbox_data.INTERCOM_TOKEN
+    os.environ["JOURNEYOPS_POSTHOG__PERSONAL_API_KEY"] = sandbox_data.POSTHOG_KEY
+    reset_settings()
+
+
 def run_demo() -> None:
+    """Build (or refresh) the demo workspace, print its journeys and pull the sandbox."""
+    build_workspace()
+    url, server = start_sandbox()
+    try:
+        use_sandbox_keys()
+        with database() as (session, _):
+            workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+            configure_sandbox_sources(session, workspace, url)
+        console.print(f"Pulling signals from the sandbox at {url} (Prefect flow run)...")
+        summaries = pull_workspace(WORKSPACE.slug or "")
+        console.print(pull_table(summaries))
+    finally:
+        if server is not None:
+            server.stop()
+    console.print(
+        "Next: [bold]journeyops journey export trial-to-paid -w acme-product-team[/], "
+        "[bold]journeyops signals list -w acme-product-team[/]"
+    )
+
+
+def configure_sandbox_sources(session: Session, workspace: Workspace, url: str) -> None:
+    sources.configure_source(session, workspace, "stripe", base_url=f"{url}/stripe", enabled=True)
+    sources.configure_source(
+        session, workspace, "intercom", base_url=f"{url}/intercom", enabled=True
+    )
+    sources.configure_source(
+        session,
+        workspace,
+        "posthog",
+        base_url=f"{url}/posthog",
+        enabled=True,
+        options={
+            "project_id": sandbox_data.POSTHOG_PROJECT,
+            "events": [name for name, _, _ in sandbox_data.FRICTION_EVENTS],
+        },
+    )
+
+
+def build_workspace() -> None:
     """Build (or refresh) the demo workspace and print its journeys as trees."""
     with database() as (session, settings):
         workspace = workspaces.ensure_workspace(session, WORKSPACE.slug or "", WORKSPACE.name)
@@ -52,7 +129,3 @@ def run_demo() -> None:
             journey = journeys.get_journey(session, workspace.id, slug)
             console.print(journey_tree(views.journey_view(session, journey)))
             console.print()
-    console.print(
-        "Next: [bold]journeyops journey export trial-to-paid -w acme-product-team[/] "
-        "or [bold]journeyops journey items trial-to-paid -w acme-product-team[/]"
-    )

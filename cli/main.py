@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from cli import demo as demo_module
 from cli.context import console, database, err_console, friendly_errors
-from cli.render import journey_tree
+from cli.render import journey_tree, pull_table
 from model import migrate, repository
 from model.enums import Role
 from model.schemas import MemberSpec, WorkspaceSpec, parse
-from model.services import journey_files, journeys, views, workspaces
+from model.services import journey_files, journeys, sources, views, workspaces
 from model.settings import get_settings
 from model.tables import Workspace
 
@@ -35,11 +35,15 @@ workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 member_app = typer.Typer(help="Members of a workspace and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens of a workspace.", no_args_is_help=True)
 journey_app = typer.Typer(help="Journeys: import, export, show.", no_args_is_help=True)
+source_app = typer.Typer(help="Where a workspace pulls signals from.", no_args_is_help=True)
+signals_app = typer.Typer(help="Signals pulled from the sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(member_app, name="member")
 app.add_typer(token_app, name="token")
 app.add_typer(journey_app, name="journey")
+app.add_typer(source_app, name="source")
+app.add_typer(signals_app, name="signals")
 
 WorkspaceOption = typer.Option(
     None, "--workspace", "-w", help="Workspace slug (default: JOURNEYOPS_WORKSPACE or 'default')."
@@ -363,3 +367,178 @@ def journey_history(
         for event in list(events)[-limit:]:
             table.add_row(event.at.isoformat(timespec="seconds"), event.actor, event.summary)
         console.print(table)
+
+
+# sources and signals -------------------------------------------------------------------------
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--option")
+        options[name.strip()] = value.strip()
+    return options
+
+
+@source_app.command("set")
+@friendly_errors
+def source_set(
+    source: str = typer.Argument(..., help="stripe, intercom or posthog."),
+    base_url: str | None = typer.Option(None, help="API address (default: the service's own)."),
+    option: list[str] = typer.Option([], "--option", "-o", help="NAME=VALUE, repeatable."),
+    secret_block: str | None = typer.Option(None, help="Prefect Secret block with the key."),
+    enabled: bool | None = typer.Option(None, "--enable/--disable", help="Pull it or not."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Configure how a workspace pulls a source; keys stay in settings or a Secret block."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        config = sources.configure_source(
+            session,
+            ws,
+            source,
+            enabled=enabled,
+            base_url=base_url,
+            options=_options(option),
+            secret_block=secret_block,
+        )
+        state = "enabled" if config.enabled else "disabled"
+        console.print(f"{source} for {ws.slug}: {state}, {config.base_url or 'default address'}")
+
+
+@source_app.command("list")
+@friendly_errors
+def source_list(workspace: str | None = WorkspaceOption) -> None:
+    """List the workspace's sources and where their cursors are."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        table = Table("source", "enabled", "address", "options", "secret block", "cursor")
+        for config in repository.source_configs(session, ws.id):
+            cursors = repository.source_cursors(session, ws.id, config.source)
+            table.add_row(
+                config.source,
+                "yes" if config.enabled else "no",
+                config.base_url or "default",
+                ", ".join(f"{k}={v}" for k, v in (config.options or {}).items()),
+                config.secret_block or "-",
+                "; ".join(f"{k}: {v}" for k, v in cursors.items()) or "not pulled yet",
+            )
+        console.print(table)
+
+
+@app.command()
+@friendly_errors
+def pull(
+    source: list[str] = typer.Argument(None, help="Sources to pull (default: every enabled one)."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Pull signals now, as a Prefect flow run."""
+    from flows.pull import pull_workspace
+
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    summaries = pull_workspace(slug, sources=list(source) if source else None)
+    console.print(pull_table(summaries))
+
+
+@signals_app.command("list")
+@friendly_errors
+def signals_list(
+    source: str | None = typer.Option(None, help="Only this source."),
+    state: str | None = typer.Option(None, help="Only this placement state."),
+    limit: int = typer.Option(20, min=1),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Show the latest signals."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        counts = repository.signal_counts(session, ws.id)
+        table = Table("when", "source", "state", "text")
+        for signal in repository.signals(session, ws.id, source=source, state=state, limit=limit):
+            table.add_row(
+                signal.occurred_at.isoformat(timespec="minutes"),
+                signal.source,
+                signal.state,
+                signal.text[:120],
+            )
+    console.print(table)
+    console.print(", ".join(f"{n} from {s}" for s, n in sorted(counts.items())) or "no signals yet")
+
+
+@signals_app.command("skipped")
+@friendly_errors
+def signals_skipped(
+    source: str | None = typer.Option(None, help="Only this source."),
+    limit: int = typer.Option(20, min=1),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Show records a pull could not turn into signals, with the reason."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        table = Table("source", "record", "reason")
+        for record in repository.skipped_records(session, ws.id, source, limit):
+            table.add_row(record.source, record.external_id, record.reason)
+    console.print(table)
+
+
+@signals_app.command("runs")
+@friendly_errors
+def signals_runs(
+    limit: int = typer.Option(10, min=1), workspace: str | None = WorkspaceOption
+) -> None:
+    """Show the latest pulls and what each did."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        table = Table(
+            "run", "source", "status", "started", "pages", "created", "updated", "skipped", "error"
+        )
+        for run in repository.pull_runs(session, ws.id, limit=limit):
+            table.add_row(
+                str(run.id),
+                run.source,
+                run.status,
+                run.started_at.isoformat(timespec="seconds"),
+                str(run.pages),
+                str(run.created),
+                str(run.updated),
+                str(run.skipped),
+                (run.error_message or "")[:80],
+            )
+    console.print(table)
+
+
+@app.command()
+def sandbox(
+    port: int = typer.Option(8765, help="Port on 127.0.0.1."),
+    conversations: int = typer.Option(300, help="Intercom conversations to serve."),
+    stripe_events: int = typer.Option(200, help="Stripe events to serve."),
+    posthog_events: int = typer.Option(3000, help="PostHog events to serve."),
+    malformed: int = typer.Option(3, help="Malformed records per source."),
+) -> None:
+    """Serve the Stripe, Intercom and PostHog stand-ins on loopback until Ctrl-C."""
+    import time
+
+    from connectors.sandbox import data as sandbox_data
+    from connectors.sandbox.server import SandboxServer
+
+    data = sandbox_data.generate(
+        conversations=conversations,
+        stripe_events=stripe_events,
+        posthog_events=posthog_events,
+        malformed=malformed,
+    )
+    with SandboxServer(data, port=port) as server:
+        console.print(
+            f"sandbox on {server.url}: /stripe, /intercom, /posthog; steer it at /_sandbox"
+        )
+        console.print(
+            f"keys: stripe {sandbox_data.STRIPE_KEY}, intercom {sandbox_data.INTERCOM_TOKEN}, "
+            f"posthog {sandbox_data.POSTHOG_KEY} (project {sandbox_data.POSTHOG_PROJECT})"
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("sandbox stopped")

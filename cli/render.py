@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
@@ -70,3 +73,12 @@ def journey_tree(view: JourneyView) -> Tree:
                 for target in view.links.get(item.id, []):
                     item_node.add(Text(f"→ {target.type}: {target.title}", style="dim"))
     return root
+
+
+def pull_table(summaries: list[Any]) -> Table:
+    """Render what each pull did."""
+    table = Table("source", "status", "pages", "seen", "created", "updated", "unchanged", "skipped")
+    for s in summaries:
+        counts = (s.pages, s.records_seen, s.created, s.updated, s.unchanged, s.skipped)
+        table.add_row(s.source, s.status, *(str(v) for v in counts))
+    return table

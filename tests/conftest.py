@@ -165,6 +165,21 @@ def sandbox(sandbox_server: Any) -> Any:
 
     httpx.post(
         sandbox_server.url + "/_sandbox/reset",
-        json={"seed": 11, "conversations": 40, "stripe_events": 30, "posthog_events": 400, "malformed": 3},
+        json={
+            "seed": 11,
+            "conversations": 40,
+            "stripe_events": 30,
+            "posthog_events": 400,
+            "malformed": 3,
+        },
     ).raise_for_status()
     return sandbox_server
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server for the run, started only when a test runs whole flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

@@ -19,6 +19,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class SandboxServer:
     """The stand-ins served by uvicorn on 127.0.0.1 in a daemon thread."""
 

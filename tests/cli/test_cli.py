@@ -21,7 +21,7 @@ def run(*args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.usefixtures("committed_db")
+@pytest.mark.usefixtures("committed_db", "prefect_harness")
 class TestDemo:
     def test_demo_prints_the_example_journey_as_a_tree(self) -> None:
         output = run("demo")
@@ -32,6 +32,9 @@ class TestDemo:
         assert "Non-technical admins stall at API credentials" in output
         assert "→ opportunity: Let admins connect tools without handling API" in output
         assert "building block" in output
+        assert "intercom │ completed" in output
+        signals = run("signals", "list", "-w", "acme-product-team", "--source", "intercom")
+        assert "from intercom" in signals
 
     def test_demo_twice_changes_nothing(self) -> None:
         run("demo")
@@ -67,7 +70,9 @@ class TestJourneyCommands:
         assert [len(s["steps"]) for s in exported["stages"]] == [3, 4, 3, 3, 2, 4, 1]
 
     def test_items_csv_has_one_row_per_placement(self) -> None:
-        run("demo")
+        from cli.demo import build_workspace
+
+        build_workspace()
         rows = list(
             csv.DictReader(
                 io.StringIO(run("journey", "items", "trial-to-paid", "-w", "acme-product-team"))

@@ -36,7 +36,9 @@ def client(handler: httpx.MockTransport, waits: list[float], attempts: int = 4) 
 
 class TestErrorsAndRetries:
     def test_429_waits_as_asked_then_succeeds(self) -> None:
-        answers = iter([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json={"ok": 1})])
+        answers = iter(
+            [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json={"ok": 1})]
+        )
         waits: list[float] = []
         http = client(httpx.MockTransport(lambda request: next(answers)), waits)
         assert http.request("GET", "/x") == {"ok": 1}
@@ -62,7 +64,10 @@ class TestErrorsAndRetries:
         with pytest.raises(RetryableError, match="network error"):
             client(httpx.MockTransport(handler), [], attempts=2).request("GET", "/x")
 
-    @pytest.mark.parametrize(("status", "error"), [(401, AuthError), (403, AuthError), (404, RequestError), (400, RequestError)])
+    @pytest.mark.parametrize(
+        ("status", "error"),
+        [(401, AuthError), (403, AuthError), (404, RequestError), (400, RequestError)],
+    )
     def test_client_errors_are_not_retried(self, status: int, error: type[Exception]) -> None:
         calls = []
 
@@ -78,7 +83,11 @@ class TestErrorsAndRetries:
         reset = time.time() + 5
         answers = iter(
             [
-                httpx.Response(200, json={}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}),
+                httpx.Response(
+                    200,
+                    json={},
+                    headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+                ),
                 httpx.Response(200, json={}),
             ]
         )

@@ -1,0 +1,53 @@
+"""The pull flows run whole on a Prefect test server, leaving their report in the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from flows.pull import pull_intercom, pull_workspace
+from model.db import session_scope
+from model.tables import PullRun
+from tests.tasks.test_pull import pull_env  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def artifact(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    return found[0] if found else None
+
+
+class TestPullFlows:
+    def test_pull_workspace_pulls_every_source_and_reports(self, pull_env: Any) -> None:  # noqa: F811
+        summaries = pull_workspace("acme")
+        assert [s.source for s in summaries] == ["intercom", "posthog", "stripe"]
+        assert all(s.status == "completed" and s.created > 0 for s in summaries)
+        report = artifact("pull-acme")
+        assert report is not None
+        assert "intercom" in str(report.data)
+        assert artifact("pull-intercom-acme") is not None
+
+    def test_a_failing_source_fails_the_flow_but_not_the_others(self, pull_env: Any) -> None:  # noqa: F811
+        sandbox, _ = pull_env
+        httpx.post(sandbox.url + "/_sandbox/keys", json={"service": "stripe"}).raise_for_status()
+        with pytest.raises(RuntimeError, match=r"stripe: .*credentials refused"):
+            pull_workspace("acme")
+        with session_scope() as session:
+            runs = {r.source: r.status for r in session.scalars(select(PullRun))}
+        assert runs == {"intercom": "completed", "posthog": "completed", "stripe": "failed"}
+
+    def test_flow_run_is_recorded_on_the_pull_run(self, pull_env: Any) -> None:  # noqa: F811
+        summary = pull_intercom("acme")
+        with session_scope() as session:
+            run = session.get_one(PullRun, summary.run_id)
+        assert run.flow_run_id
