@@ -542,3 +542,7 @@ def sandbox(
                 time.sleep(3600)
         except KeyboardInterrupt:
             console.print("sandbox stopped")
+
+
+if __name__ == "__main__":
+    app()

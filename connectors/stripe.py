@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -132,6 +133,12 @@ EVENT_SIGNALS: dict[str, Callable[[dict[str, Any]], tuple[str, str, str] | None]
 }
 
 
+def _sequence(created: int, obj: Any) -> int:
+    """Order versions of one fact: by time, then by attempt (two events can share a second)."""
+    attempts = obj.get("attempt_count") if isinstance(obj, dict) else None
+    return created * 100 + (min(attempts, 99) if isinstance(attempts, int) else 0)
+
+
 def event_signal(event: dict[str, Any]) -> SignalRecord | None:
     """Turn a Stripe event into a signal; None when the event says nothing about a customer."""
     if not isinstance(event.get("id"), str) or not isinstance(event.get("created"), int):
@@ -153,7 +160,7 @@ def event_signal(event: dict[str, Any]) -> SignalRecord | None:
         text=text,
         customer_ref=_customer(obj) if isinstance(obj, dict) else None,
         version=f"{event['id']}:{version}",
-        sequence=event["created"],
+        sequence=_sequence(event["created"], obj),
         payload={"event_id": event["id"], "type": kind, "object": obj},
     )
 
@@ -186,7 +193,7 @@ def object_signal(kind: str, obj: dict[str, Any]) -> SignalRecord | None:
         text=text,
         customer_ref=_customer(obj),
         version=f"backfill:{version}",
-        sequence=created,
+        sequence=_sequence(created, obj),
         payload={"type": f"backfill.{kind}", "object": obj},
     )
 
@@ -253,31 +260,39 @@ class StripeClientWrapper:
 
         return self.retry.run(attempt)
 
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        # The raw JSON, not StripeObjects: pages become signals and are never kept as objects.
+        response = self._call(lambda: self.client.raw_request("get", path, **params))
+        body = json.loads(response.body)
+        if not isinstance(body, dict):
+            raise RetryableError(SOURCE, f"{path} answered with something other than an object")
+        return body
+
     def list_events(
         self, created_gte: int, *, limit: int, starting_after: str | None
     ) -> dict[str, Any]:
-        """Return one page of events created at or after ``created_gte``, newest first."""
+        """Return one page of events created at or after ``created_gte``, newest first.
+
+        Raises:
+            AuthError, RequestError, RetryableError.
+        """
         params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": limit}
         if starting_after:
             params["starting_after"] = starting_after
-        return self._call(lambda: self.client.v1.events.list(params=params)).to_dict()  # type: ignore[arg-type]
+        return self._get("/v1/events", params)
 
     def list_objects(
         self, kind: str, created_gte: int, *, limit: int, starting_after: str | None
     ) -> dict[str, Any]:
-        """Return one page of canceled subscriptions, invoices or refunds, for the backfill."""
+        """Return one page of canceled subscriptions, open invoices or refunds (the backfill)."""
         params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": limit}
         if starting_after:
             params["starting_after"] = starting_after
         if kind == "subscriptions":
             params["status"] = "canceled"
-            service: Any = self.client.v1.subscriptions
         elif kind == "invoices":
             params["status"] = "open"
-            service = self.client.v1.invoices
-        else:
-            service = self.client.v1.refunds
-        return self._call(lambda: service.list(params=params)).to_dict()
+        return self._get(f"/v1/{kind}", params)
 
 
 BACKFILL_KINDS = ["subscriptions", "invoices", "refunds"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 from prefect import Task, task
@@ -15,6 +16,7 @@ from model import repository
 from model.db import session_scope
 from model.services import signals, workspaces
 from tasks.logging import run_logger
+from tasks.prefetch import prefetched_batches
 from tasks.sources import open_source
 
 
@@ -68,21 +70,23 @@ def pull_source(workspace_id: int, source: str, run_id: int) -> signals.PageCoun
     totals = signals.PageCounts()
     connection = open_source(workspace_id, source)
     try:
-        for number, page in enumerate(connection.pages(cursors, known), start=1):
-            with session_scope() as session:
-                counts = signals.write_page(session, workspace_id, source, run_id, page)
-            for name in ("created", "updated", "unchanged", "skipped", "ignored"):
-                setattr(totals, name, getattr(totals, name) + getattr(counts, name))
-            log.info(
-                "%s.pull.page_written page=%d stream=%s seen=%d created=%d updated=%d skipped=%d",
-                source,
-                number,
-                page.stream,
-                page.seen,
-                counts.created,
-                counts.updated,
-                counts.skipped,
-            )
+        batches = prefetched_batches(connection.pages(cursors, known))
+        with closing(batches):
+            for batch in batches:
+                with session_scope() as session:
+                    counts = signals.write_pages(session, workspace_id, source, run_id, batch)
+                for name in ("created", "updated", "unchanged", "skipped", "ignored"):
+                    setattr(totals, name, getattr(totals, name) + getattr(counts, name))
+                log.info(
+                    "%s.pull.pages_written pages=%d streams=%s seen=%d created=%d updated=%d skipped=%d",
+                    source,
+                    len(batch),
+                    ",".join(sorted({page.stream for page in batch})),
+                    sum(page.seen for page in batch),
+                    counts.created,
+                    counts.updated,
+                    counts.skipped,
+                )
     finally:
         connection.close()
     return totals

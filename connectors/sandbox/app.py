@@ -46,6 +46,18 @@ class SandboxState:
     requests: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     db: sqlite3.Connection | None = None
+    _stripe_sorted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    stripe_positions: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def stripe_sorted(self, resource: str) -> list[dict[str, Any]]:
+        """The resource's objects newest first, sorted again only when it changed."""
+        rows = self.data.stripe.get(resource, [])
+        cached = self._stripe_sorted.get(resource)
+        if cached is None or len(cached) != len(rows):
+            cached = sorted(rows, key=lambda r: (_created_of(r), str(r.get("id"))), reverse=True)
+            self._stripe_sorted[resource] = cached
+            self.stripe_positions[resource] = {str(r.get("id")): i for i, r in enumerate(cached)}
+        return cached
 
     def load_posthog(self) -> None:
         db = sqlite3.connect(":memory:", check_same_thread=False)
@@ -158,6 +170,13 @@ def _authorised(request: Request, service: str, key: str) -> JSONResponse | None
 # Stripe ---------------------------------------------------------------------------------------
 
 
+def _created_of(row: dict[str, Any]) -> int:
+    value = row.get("created")
+    if isinstance(value, int):
+        return value
+    return int(str(value)) if str(value).isdigit() else 0
+
+
 def _created_filter(params: Any) -> tuple[int | None, int | None]:
     gte = params.get("created[gte]")
     gt = params.get("created[gt]")
@@ -180,26 +199,28 @@ async def stripe_list(request: Request) -> Response:
         return _error("stripe", 400, "Invalid integer")
     if not 1 <= limit <= 100:
         return _error("stripe", 400, "Invalid limit: must be between 1 and 100")
-    rows = _state(request).data.stripe.get(resource, [])
-
-    def created_of(row: dict[str, Any]) -> int:
-        value = row.get("created")
-        return value if isinstance(value, int) else int(str(value)) if str(value).isdigit() else 0
-
+    state = _state(request)
+    ordered = state.stripe_sorted(resource)
     status = params.get("status")
-    matching = [
-        r
-        for r in rows
-        if (low is None or created_of(r) >= low)
-        and (status is None or (r.get("data", {}).get("object", r)).get("status", status) == status)
-    ]
-    matching.sort(key=lambda r: (created_of(r), str(r.get("id"))), reverse=True)
+    start = 0
     starting_after = params.get("starting_after")
     if starting_after:
-        ids = [r.get("id") for r in matching]
-        if starting_after not in ids:
+        position = state.stripe_positions[resource].get(starting_after)
+        if position is None:
             return _error("stripe", 400, f"No such object: '{starting_after}'")
-        matching = matching[ids.index(starting_after) + 1 :]
+        start = position + 1
+    matching: list[dict[str, Any]] = []
+    # Newest first: walk down until past the created bound, keeping one more than a page.
+    for row in ordered[start:]:
+        if low is not None and _created_of(row) < low:
+            break
+        if (
+            status is None
+            or (row.get("data", {}).get("object", row)).get("status", status) == status
+        ):
+            matching.append(row)
+            if len(matching) > limit:
+                break
     page = matching[:limit]
     return JSONResponse(
         {
@@ -412,6 +433,7 @@ async def control_reset(request: Request) -> Response:
     state = _state(request)
     with state.lock:
         state.data = data
+        state._stripe_sorted.clear()
         state.faults.clear()
         state.revoked.clear()
         state.requests.clear()

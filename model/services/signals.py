@@ -28,9 +28,10 @@ class PageCounts:
     ignored: int = 0
 
 
-def _dialect_insert(session: Session, table: Any) -> Any:
+def _dialect_insert(session: Session, model: Any) -> Any:
+    # A Core insert on the table: bulk rows skip the ORM's unit of work, which they don't need.
     name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model.__table__)
 
 
 def _newest(records: list[SignalRecord]) -> dict[str, SignalRecord]:
@@ -95,7 +96,7 @@ def upsert_signals(
         statement = _dialect_insert(session, Signal).on_conflict_do_nothing(
             index_elements=["workspace_id", "source", "external_id"]
         )
-        result = session.execute(statement, new_rows)
+        result = session.connection().execute(statement, new_rows)
         rowcount = getattr(result, "rowcount", -1)
         inserted = rowcount if rowcount is not None and rowcount >= 0 else len(new_rows)
         counts.created += inserted
@@ -154,17 +155,35 @@ def write_page(
     session: Session, workspace_id: int, source: str, run_id: int, page: Page
 ) -> PageCounts:
     """Write one page's signals, skipped records, run counts and cursor together."""
-    counts = upsert_signals(session, workspace_id, source, page.records)
-    counts.unchanged += page.unchanged
-    counts.ignored += page.ignored
-    counts.skipped = record_skipped(session, workspace_id, source, run_id, page)
-    set_cursor(session, workspace_id, source, page.stream, page.cursor)
+    return write_pages(session, workspace_id, source, run_id, [page])
+
+
+def write_pages(
+    session: Session, workspace_id: int, source: str, run_id: int, pages: list[Page]
+) -> PageCounts:
+    """Write consecutive pages with each stream's latest cursor, in the caller's transaction.
+
+    Committing them together is as safe as one by one: the cursors stored are those of the
+    last page written, so a crash resumes right after it.
+    """
+    records = [record for page in pages for record in page.records]
+    counts = upsert_signals(session, workspace_id, source, records)
+    merged = Page(stream=pages[-1].stream, cursor=pages[-1].cursor)
+    for page in pages:
+        counts.unchanged += page.unchanged
+        counts.ignored += page.ignored
+        merged.skipped.extend(page.skipped)
+        merged.seen += page.seen
+    counts.skipped = record_skipped(session, workspace_id, source, run_id, merged)
+    latest = {page.stream: page.cursor for page in pages}
+    for stream, cursor in latest.items():
+        set_cursor(session, workspace_id, source, stream, cursor)
     session.execute(
         update(PullRun)
         .where(PullRun.id == run_id)
         .values(
-            pages=PullRun.pages + 1,
-            records_seen=PullRun.records_seen + page.seen,
+            pages=PullRun.pages + len(pages),
+            records_seen=PullRun.records_seen + merged.seen,
             created=PullRun.created + counts.created,
             updated=PullRun.updated + counts.updated,
             unchanged=PullRun.unchanged + counts.unchanged,
