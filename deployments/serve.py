@@ -1,0 +1,48 @@
+"""Serve journeyops' flows from this process, scheduled, without a work pool or worker.
+
+    python -m deployments.serve --workspace acme-product-team
+
+Needs a running Prefect server (PREFECT_API_URL): schedules run only where a scheduler does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from prefect import serve
+
+from flows.pull import pull_intercom, pull_posthog, pull_stripe, pull_workspace
+
+PULL_INTERVAL_SECONDS = 15 * 60
+
+
+def deployments(workspace: str) -> list[Any]:
+    """The deployments a small team runs: a scheduled pull and on-demand pulls per source."""
+    parameters = {"workspace": workspace}
+    scheduled = pull_workspace.to_deployment(
+        name=f"{workspace}-every-15-minutes",
+        interval=PULL_INTERVAL_SECONDS,
+        parameters=parameters,
+        tags=["journeyops", "pull"],
+    )
+    on_demand = [
+        flow.to_deployment(
+            name=f"{workspace}-on-demand", parameters=parameters, tags=["journeyops", "pull"]
+        )
+        for flow in (pull_stripe, pull_intercom, pull_posthog)
+    ]
+    return [scheduled, *on_demand]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workspace", required=True, help="slug of the journeyops workspace")
+    args = parser.parse_args()
+    serve(*deployments(args.workspace))
+
+
+if __name__ == "__main__":
+    main()

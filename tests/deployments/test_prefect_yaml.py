@@ -1,0 +1,47 @@
+"""prefect.yaml and the serve entry point name flows that exist, with their parameters."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import yaml
+from prefect import Flow
+
+from deployments.serve import deployments
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestPrefectYaml:
+    def test_every_entrypoint_is_a_flow_taking_the_given_parameters(self) -> None:
+        config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+        assert config["prefect-version"] == "3.8.8"
+        for deployment in config["deployments"]:
+            path, name = deployment["entrypoint"].split(":")
+            module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+            flow = getattr(module, name)
+            assert isinstance(flow, Flow), deployment["entrypoint"]
+            accepted = set(inspect.signature(flow.fn).parameters)
+            assert set(deployment.get("parameters", {})) <= accepted, deployment["entrypoint"]
+            assert deployment["work_pool"]["name"] == "journeyops"
+
+    def test_the_scheduled_pull_runs_every_15_minutes(self) -> None:
+        config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+        [scheduled] = [d for d in config["deployments"] if d.get("schedules")]
+        assert scheduled["entrypoint"] == "flows/pull.py:pull_workspace"
+        assert scheduled["schedules"] == [{"interval": 900}]
+
+
+class TestServe:
+    def test_serve_builds_a_scheduled_and_on_demand_deployments(self) -> None:
+        built = deployments("acme")
+        assert [d.name for d in built] == [
+            "acme-every-15-minutes",
+            "acme-on-demand",
+            "acme-on-demand",
+            "acme-on-demand",
+        ]
+        assert built[0].schedules[0].schedule.interval.total_seconds() == 900
+        assert all(d.parameters == {"workspace": "acme"} for d in built)
