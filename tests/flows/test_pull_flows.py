@@ -51,3 +51,36 @@ class TestPullFlows:
         with session_scope() as session:
             run = session.get_one(PullRun, summary.run_id)
         assert run.flow_run_id
+
+
+class TestSecretBlocks:
+    def test_a_workspace_key_can_live_in_a_prefect_secret_block(
+        self,
+        pull_env: Any,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from prefect.blocks.system import Secret
+
+        from connectors.sandbox import data as sandbox_data
+        from model import repository
+        from model.settings import reset_settings
+
+        Secret(value=sandbox_data.INTERCOM_TOKEN).save("intercom-acme", overwrite=True)
+        monkeypatch.delenv("JOURNEYOPS_INTERCOM__ACCESS_TOKEN")
+        reset_settings()
+        with session_scope() as session:
+            config = repository.source_config(session, pull_env[1], "intercom")
+            assert config is not None
+            config.secret_block = "intercom-acme"
+        summary = pull_intercom("acme")
+        assert summary.created == 40
+
+    def test_a_missing_block_fails_with_its_name(self, pull_env: Any) -> None:  # noqa: F811
+        from model import repository
+
+        with session_scope() as session:
+            config = repository.source_config(session, pull_env[1], "stripe")
+            assert config is not None
+            config.secret_block = "no-such-block"
+        with pytest.raises(Exception, match="no-such-block"):
+            pull_workspace("acme", sources=["stripe"])

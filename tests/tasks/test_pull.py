@@ -267,6 +267,33 @@ class TestStripePull:
         assert "attempt 2" in signal.text
         assert signal_count(ws, "stripe") == (total + 1, distinct + 1)
 
+    def test_crash_mid_run_resumes_without_gaps_or_duplicates(self, pull_env: Any) -> None:
+        sandbox, ws = pull_env
+        pull(ws, "stripe")
+        for number in range(250):
+            invoice = {
+                "id": f"in_bulk_{number}",
+                "object": "invoice",
+                "customer": "cus_1",
+                "attempt_count": 1,
+                "attempted": True,
+                "paid": False,
+                "status": "open",
+            }
+            control(sandbox, "stripe/events", {"type": "invoice.payment_failed", "object": invoice})
+        before, _ = signal_count(ws, "stripe")
+        control(
+            sandbox,
+            "faults",
+            {"service": "stripe", "path": "/v1/events", "after": 1, "times": 3, "status": 503},
+        )
+        with pytest.raises(RetryableError):
+            pull(ws, "stripe")
+        partial, _ = signal_count(ws, "stripe")
+        assert before < partial < before + 250
+        pull(ws, "stripe")
+        assert signal_count(ws, "stripe") == (before + 250, before + 250)
+
     def test_a_500_then_success_is_retried_by_the_client(self, pull_env: Any) -> None:
         sandbox, ws = pull_env
         control(sandbox, "faults", {"service": "stripe", "status": 500, "times": 2})
