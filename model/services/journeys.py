@@ -27,13 +27,18 @@ def place_in_order(session: Session, rows: Sequence[Positioned]) -> None:
     """
     if all(row.position == index for index, row in enumerate(rows)):
         return
-    offset = max([row.position for row in rows] + [len(rows)]) + 1
+    offset = past_every_position(rows)
     for index, row in enumerate(rows):
         row.position = offset + index
     session.flush()
     for index, row in enumerate(rows):
         row.position = index
     session.flush()
+
+
+def past_every_position(rows: Sequence[Positioned]) -> int:
+    """A position no sibling holds, where a new or moving row can wait before ordering."""
+    return max([row.position for row in rows] + [len(rows)]) + 1
 
 
 def _insert_at(rows: list[Any], row: Any, position: int | None) -> None:
@@ -175,7 +180,7 @@ def add_stage(
         journey_id=journey.id,
         name=spec.name,
         description=spec.description,
-        position=len(stages) + (max((s.position for s in stages), default=0) + 1),
+        position=past_every_position(stages),
     )
     session.add(stage)
     session.flush()
@@ -259,7 +264,7 @@ def add_step(
         stage_id=stage.id,
         name=spec.name,
         description=spec.description,
-        position=len(steps) + (max((s.position for s in steps), default=0) + 1),
+        position=past_every_position(steps),
     )
     session.add(step)
     session.flush()
@@ -301,7 +306,7 @@ def move_step(
     _insert_at(target_steps, step, position)
     if target.id != step.stage_id:
         # Park the step past every position of its new stage before it changes stage.
-        step.position = max([s.position for s in target_steps] + [len(target_steps)]) + 1
+        step.position = past_every_position(target_steps)
         step.stage_id = target.id
         session.flush()
         place_in_order(session, source_steps)
