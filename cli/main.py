@@ -19,7 +19,7 @@ from cli.render import journey_tree, pull_table
 from model import migrate, repository
 from model.enums import Role
 from model.schemas import MemberSpec, WorkspaceSpec, parse
-from model.services import journey_files, journeys, sources, views, workspaces
+from model.services import journey_files, journeys, signal_files, sources, views, workspaces
 from model.settings import get_settings
 from model.tables import Workspace
 
@@ -507,6 +507,61 @@ def signals_runs(
                 (run.error_message or "")[:80],
             )
     console.print(table)
+
+
+@signals_app.command("import")
+@friendly_errors
+def signals_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A CSV file."),
+    journey: str = typer.Option(..., help="Slug of the journey the signals are about."),
+    text_column: str = typer.Option("text", help="Column holding the signal's text."),
+    step_column: str | None = typer.Option(
+        None, help="Column naming each signal's step: rows become confirmed placements."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Import signals from a CSV; with a step column they are training data."""
+    with file.open(newline="", encoding="utf-8") as handle:
+        rows = signal_files.read_rows(handle, text_column, step_column)
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        target = journeys.get_journey(session, ws.id, journey)
+        with Progress(
+            TextColumn("importing signals"), BarColumn(), console=err_console, transient=True
+        ) as bar:
+            bar.add_task("import", total=None)
+            result = signal_files.import_signals(
+                session, ws, target, rows, text_column=text_column, step_column=step_column
+            )
+    console.print(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.confirmed} confirmed placements"
+    )
+
+
+@signals_app.command("export")
+@friendly_errors
+def signals_export(
+    journey: str = typer.Option(..., help="Slug of the journey."),
+    fmt: str = typer.Option("csv", "--format", help="csv (the only format)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File (default: standard output)."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Export a journey's signals: text, step, state, classifier, confidence."""
+    if fmt != "csv":
+        raise typer.BadParameter("only csv is supported", param_hint="--format")
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        text = signal_files.to_csv(
+            signal_files.export_rows(session, journeys.get_journey(session, ws.id, journey))
+        )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}")
 
 
 @app.command()
