@@ -16,8 +16,9 @@ from connectors.sandbox import data as sandbox_data
 from connectors.sandbox.seed import capture_events
 from connectors.sandbox.server import SandboxServer, free_port, port_is_free
 from flows.pull import pull_workspace
+from model import repository
 from model.schemas import MemberSpec, WorkspaceSpec
-from model.services import journey_files, journeys, sources, views, workspaces
+from model.services import journey_files, sources, views, workspaces
 from model.settings import reset_settings
 from model.tables import Workspace
 
@@ -33,6 +34,8 @@ MEMBERS = [
     MemberSpec(email="priya@acme.example", name="Priya Nair", role="viewer"),
 ]
 JOURNEY_FILES = ["trial-to-paid.yaml", "team-expansion.yaml"]
+# The journey the sandbox's signals are about.
+DEMO_JOURNEY = "trial-to-paid"
 
 
 def load_demo_file(name: str) -> dict[str, object]:
@@ -72,7 +75,7 @@ def use_sandbox_keys() -> None:
 
 
 def run_demo() -> None:
-    """Build (or refresh) the demo workspace, print its journeys and pull the sandbox."""
+    """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
     build_workspace()
     url, server = start_sandbox()
     try:
@@ -81,11 +84,12 @@ def run_demo() -> None:
             workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
             configure_sandbox_sources(session, workspace, url)
         console.print(f"Pulling signals from the sandbox at {url} (Prefect flow run)...")
-        summaries = pull_workspace(WORKSPACE.slug or "")
+        summaries = pull_workspace(WORKSPACE.slug or "", classify_journey=DEMO_JOURNEY)
         console.print(pull_table(summaries))
     finally:
         if server is not None:
             server.stop()
+    print_journeys()
     console.print(
         "Next: [bold]journeyops journey export trial-to-paid -w acme-product-team[/], "
         "[bold]journeyops signals list -w acme-product-team[/]"
@@ -118,14 +122,17 @@ def build_workspace() -> None:
         workspace.jira_project_key = WORKSPACE.jira_project_key
         for member in MEMBERS:
             workspaces.ensure_member(session, workspace, member)
-        slugs = []
         for name in JOURNEY_FILES:
-            report = journey_files.import_journey(session, workspace, load_demo_file(name), "demo")
-            slugs.append(report.journey_slug)
+            journey_files.import_journey(session, workspace, load_demo_file(name), "demo")
         console.print(
             f"[bold]{workspace.name}[/] ({workspace.slug}) on {settings.resolved_database_url}\n"
         )
-        for slug in slugs:
-            journey = journeys.get_journey(session, workspace.id, slug)
+
+
+def print_journeys() -> None:
+    """Print the demo's journeys as trees, with the signals placed on each step."""
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        for journey in repository.journeys(session, workspace.id):
             console.print(journey_tree(views.journey_view(session, journey)))
             console.print()

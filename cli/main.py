@@ -15,11 +15,19 @@ from sqlalchemy.orm import Session
 
 from cli import demo as demo_module
 from cli.context import console, database, err_console, friendly_errors
-from cli.render import journey_tree, pull_table
+from cli.render import classify_summary, journey_tree, pull_table
 from model import migrate, repository
 from model.enums import Role
 from model.schemas import MemberSpec, WorkspaceSpec, parse
-from model.services import journey_files, journeys, signal_files, sources, views, workspaces
+from model.services import (
+    classification,
+    journey_files,
+    journeys,
+    signal_files,
+    sources,
+    views,
+    workspaces,
+)
 from model.settings import get_settings
 from model.tables import Workspace
 
@@ -562,6 +570,102 @@ def signals_export(
     else:
         output.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {output}")
+
+
+@app.command()
+@friendly_errors
+def classify(
+    journey: str = typer.Option(..., help="Slug of the journey to place signals on."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Place every signal not yet placed or confirmed on a step of the journey."""
+    with database() as (session, settings):
+        ws = _workspace(session, workspace)
+        target = journeys.get_journey(session, ws.id, journey)
+        with Progress(
+            TextColumn("placing signals"), BarColumn(), console=err_console, transient=True
+        ) as bar:
+            bar.add_task("classify", total=None)
+            report = classification.classify_journey(session, ws, target, settings.classify)
+    console.print(classify_summary(report))
+
+
+review_app = typer.Typer(
+    help="Signals waiting for a person, and their corrections.", no_args_is_help=True
+)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("list")
+@friendly_errors
+def review_list(
+    journey: str = typer.Option(..., help="Slug of the journey."),
+    limit: int = typer.Option(20, min=1),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """List signals waiting for review, least sure first, with their best guess."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        target = journeys.get_journey(session, ws.id, journey)
+        names = {p.id: p.name for p in classification.step_profiles(session, target)}
+        table = Table("id", "best guess", "confidence", "text")
+        for signal in repository.signals_in_review(session, ws.id, target.id, limit):
+            table.add_row(
+                str(signal.id),
+                names.get(signal.step_id or 0, "-"),
+                f"{signal.confidence or 0:.2f}",
+                signal.text[:100],
+            )
+    console.print(table)
+
+
+@review_app.command("accept")
+@friendly_errors
+def review_accept(signal_ids: list[int], workspace: str | None = WorkspaceOption) -> None:
+    """Confirm the placements of these signals."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        for signal_id in signal_ids:
+            classification.accept(session, ws.id, signal_id)
+    console.print(f"confirmed {len(signal_ids)} placement(s)")
+
+
+@review_app.command("reassign")
+@friendly_errors
+def review_reassign(
+    signal_id: int,
+    step: str = typer.Option(..., help="Name of the right step."),
+    journey: str = typer.Option(..., help="Slug of the journey."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Place a signal on the right step; it teaches the classifier from the next run on."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        target = journeys.get_journey(session, ws.id, journey)
+        classification.reassign(session, ws.id, signal_id, target, step)
+    console.print(f"signal {signal_id} placed on {step!r}")
+
+
+@review_app.command("reject")
+@friendly_errors
+def review_reject(signal_ids: list[int], workspace: str | None = WorkspaceOption) -> None:
+    """Mark these placements wrong, with no better step."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        for signal_id in signal_ids:
+            classification.reject(session, ws.id, signal_id)
+    console.print(f"rejected {len(signal_ids)} placement(s)")
+
+
+@review_app.command("noise")
+@friendly_errors
+def review_noise(signal_ids: list[int], workspace: str | None = WorkspaceOption) -> None:
+    """Mark these signals as noise."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        for signal_id in signal_ids:
+            classification.mark_noise(session, ws.id, signal_id)
+    console.print(f"marked {len(signal_ids)} signal(s) as noise")
 
 
 @app.command()

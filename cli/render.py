@@ -64,7 +64,11 @@ def journey_tree(view: JourneyView) -> Tree:
             Text(f"Stage {stage_view.stage.position + 1}: {stage_view.stage.name}", style="bold")
         )
         for step_view in stage_view.steps:
-            step_node = stage_node.add(Text(step_view.step.name, style="bold white"))
+            label = Text(step_view.step.name, style="bold white")
+            signals = view.signals_per_step.get(step_view.step.id, 0)
+            if signals:
+                label.append(f"  ▲ {signals} signal{'s' if signals != 1 else ''}", style="red")
+            step_node = stage_node.add(label)
             ordered = sorted(
                 step_view.items, key=lambda i: (TYPE_ORDER.index(ItemType(i.type)), i.title)
             )
@@ -81,4 +85,16 @@ def pull_table(summaries: list[Any]) -> Table:
     for s in summaries:
         counts = (s.pages, s.records_seen, s.created, s.updated, s.unchanged, s.skipped)
         table.add_row(s.source, s.status, *(str(v) for v in counts))
+    return table
+
+
+def classify_summary(report: Any) -> Table:
+    """Render where a classification run placed signals."""
+    table = Table("step", "signals placed", title=f"{report.journey}: {report.classifier}")
+    for step, count in report.per_step.most_common():
+        table.add_row(step, str(count))
+    table.caption = (
+        f"{report.placed} placed, {report.accepted} accepted ({report.share_accepted:.0%}), "
+        f"{report.to_review} to review; learned from {report.examples} confirmed placements"
+    )
     return table

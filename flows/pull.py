@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.classify import classify_signals
 from model import repository
 from model.db import session_scope
 from model.services import workspaces
@@ -53,8 +54,13 @@ def configured_sources(workspace: str) -> list[str]:
 
 
 @flow(name="pull-workspace")
-def pull_workspace(workspace: str, sources: list[str] | None = None) -> list[PullSummary]:
-    """Pull every enabled source of a workspace; one failing source does not stop the others."""
+def pull_workspace(
+    workspace: str, sources: list[str] | None = None, classify_journey: str | None = None
+) -> list[PullSummary]:
+    """Pull every enabled source of a workspace; one failing source does not stop the others.
+
+    With ``classify_journey``, the new signals are then placed on that journey's steps.
+    """
     chosen = sources if sources is not None else configured_sources(workspace)
     unknown = sorted(set(chosen) - set(PULL_SOURCES))
     if unknown:
@@ -67,6 +73,8 @@ def pull_workspace(workspace: str, sources: list[str] | None = None) -> list[Pul
         except Exception as error:
             failures.append(f"{source}: {error}")
     publish_pull_report(summaries)
+    if classify_journey:
+        classify_signals(workspace, classify_journey)
     if failures:
         raise RuntimeError("some sources failed: " + "; ".join(failures))
     return summaries

@@ -378,3 +378,77 @@ def skipped_records(
     if source is not None:
         query = query.where(SkippedRecord.source == source)
     return session.scalars(query.order_by(SkippedRecord.id.desc()).limit(limit)).all()
+
+
+def step_profiles(session: Session, journey_id: int) -> list[tuple[Step, Stage]]:
+    """Return the journey's steps with their stages, in journey order."""
+    rows = session.execute(
+        select(Step, Stage)
+        .join(Stage, Stage.id == Step.stage_id)
+        .where(Step.journey_id == journey_id)
+        .order_by(Stage.position, Step.position)
+    )
+    return [(step, stage) for step, stage in rows]
+
+
+def confirmed_examples(session: Session, journey_id: int) -> list[tuple[str, int]]:
+    """Return (text, step id) of every confirmed placement on the journey's steps."""
+    rows = session.execute(
+        select(Signal.text, Signal.step_id)
+        .join(Step, Step.id == Signal.step_id)
+        .where(Step.journey_id == journey_id, Signal.state == "confirmed")
+        .order_by(Signal.id)
+    )
+    return [(text, step_id) for text, step_id in rows if step_id is not None]
+
+
+def signals_to_place(
+    session: Session, workspace_id: int, journey_id: int, limit: int, after_id: int = 0
+) -> Sequence[Signal]:
+    """New signals of the journey, or of no journey yet, in id order after ``after_id``."""
+    return session.scalars(
+        select(Signal)
+        .where(
+            Signal.workspace_id == workspace_id,
+            Signal.state == "new",
+            or_(Signal.journey_id == journey_id, Signal.journey_id.is_(None)),
+            Signal.id > after_id,
+        )
+        .order_by(Signal.id)
+        .limit(limit)
+    ).all()
+
+
+def signals_in_review(
+    session: Session, workspace_id: int, journey_id: int, limit: int
+) -> Sequence[Signal]:
+    return session.scalars(
+        select(Signal)
+        .where(
+            Signal.workspace_id == workspace_id,
+            Signal.journey_id == journey_id,
+            Signal.state == "needs_review",
+        )
+        .order_by(Signal.confidence, Signal.id)
+        .limit(limit)
+    ).all()
+
+
+def signal_by_id(session: Session, workspace_id: int, signal_id: int) -> Signal | None:
+    return session.scalar(
+        select(Signal).where(Signal.workspace_id == workspace_id, Signal.id == signal_id)
+    )
+
+
+def step_signal_counts(session: Session, journey_id: int) -> dict[int, int]:
+    """Placed signals (classified, in review or confirmed) per step of the journey."""
+    rows = session.execute(
+        select(Signal.step_id, func.count())
+        .join(Step, Step.id == Signal.step_id)
+        .where(
+            Step.journey_id == journey_id,
+            Signal.state.in_(["classified", "needs_review", "confirmed"]),
+        )
+        .group_by(Signal.step_id)
+    )
+    return {step_id: count for step_id, count in rows if step_id is not None}

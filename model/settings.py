@@ -78,6 +78,18 @@ class PostHogSettings(BaseModel):
     queries_per_minute: int = Field(default=60, ge=1, description="Client-side query pacing.")
 
 
+class ClassifySettings(BaseModel):
+    """How signals are placed on steps."""
+
+    accept_threshold: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="Offline placements at least this sure are accepted without review.",
+    )
+    batch_size: int = Field(default=5000, ge=1, description="Signals placed per batch.")
+
+
 class Settings(BaseSettings):
     """Every setting journeyops reads; nested connector settings join as their issues land."""
 
@@ -121,6 +133,7 @@ class Settings(BaseSettings):
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     intercom: IntercomSettings = Field(default_factory=IntercomSettings)
     posthog: PostHogSettings = Field(default_factory=PostHogSettings)
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
 
     @field_validator("database_url")
     @classmethod

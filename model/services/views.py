@@ -58,6 +58,7 @@ class JourneyView:
     links: dict[int, list[Item]]
     placements_per_item: dict[int, int]
     placed_at: dict[tuple[int, int], datetime]
+    signals_per_step: dict[int, int] = field(default_factory=dict)
 
     def is_building_block(self, item: Item) -> bool:
         return self.placements_per_item.get(item.id, 0) > 1
@@ -88,6 +89,7 @@ def journey_view(session: Session, journey: Journey) -> JourneyView:
         links=links,
         placements_per_item=counts,
         placed_at={(p.item_id, p.step_id): p.created_at for p in placements},
+        signals_per_step=repository.step_signal_counts(session, journey.id),
     )
 
 

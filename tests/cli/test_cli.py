@@ -33,6 +33,7 @@ class TestDemo:
         assert "→ opportunity: Let admins connect tools without handling API" in output
         assert "building block" in output
         assert "intercom │ completed" in output
+        assert "Customer connects first integration  ▲" in output
         signals = run("signals", "list", "-w", "acme-product-team", "--source", "intercom")
         assert "from intercom" in signals
 
@@ -150,3 +151,71 @@ class TestDatabaseCommands:
         finally:
             dispose_engines()
             reset_settings()
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestClassifyAndReview:
+    def test_import_classify_review_export(self, data_dir: Path, tmp_path: Path) -> None:
+        run("journey", "import", str(data_dir / "fintech-journey.json"))
+        labelled = str(data_dir / "labelled-signals.csv")
+        assert "11 confirmed placements" in run(
+            "signals",
+            "import",
+            labelled,
+            "--journey",
+            "card-customer-lifecycle",
+            "--step-column",
+            "step",
+        )
+        unlabelled = tmp_path / "new.csv"
+        unlabelled.write_text("text\nmy card has not arrived yet\nhello?\n")
+        run("signals", "import", str(unlabelled), "--journey", "card-customer-lifecycle")
+        summary = run("classify", "--journey", "card-customer-lifecycle")
+        assert "2 placed" in summary
+        exported = list(
+            csv.DictReader(
+                io.StringIO(
+                    run(
+                        "signals",
+                        "export",
+                        "--journey",
+                        "card-customer-lifecycle",
+                        "--format",
+                        "csv",
+                    )
+                )
+            )
+        )
+        assert len(exported) == 13
+        placed = [r for r in exported if r["classifier"].startswith("offline")]
+        assert {r["state"] for r in placed} <= {"classified", "needs_review"}
+        waiting = [r for r in placed if r["state"] == "needs_review"]
+        if waiting:
+            listing = run("review", "list", "--journey", "card-customer-lifecycle")
+            assert waiting[0]["text"][:20] in listing
+
+    def test_reassign_through_the_cli(self, data_dir: Path, tmp_path: Path) -> None:
+        run("journey", "import", str(data_dir / "fintech-journey.json"))
+        unlabelled = tmp_path / "new.csv"
+        unlabelled.write_text("text\nsomething odd happened\n")
+        run("signals", "import", str(unlabelled), "--journey", "card-customer-lifecycle")
+        run("classify", "--journey", "card-customer-lifecycle")
+        from model.db import session_scope
+        from model.tables import Signal
+
+        with session_scope() as session:
+            signal_id = session.query(Signal.id).scalar()
+        run(
+            "review",
+            "reassign",
+            str(signal_id),
+            "--journey",
+            "card-customer-lifecycle",
+            "--step",
+            "Customer closes account",
+        )
+        exported = run("signals", "export", "--journey", "card-customer-lifecycle")
+        assert "something odd happened,Customer closes account,confirmed,person,1.0000" in exported
+        result = runner.invoke(app, ["review", "accept", "424242"])
+        assert result.exit_code == 1
+        assert "no signal 424242" in result.stderr

@@ -46,6 +46,21 @@ class TestPullFlows:
             runs = {r.source: r.status for r in session.scalars(select(PullRun))}
         assert runs == {"intercom": "completed", "posthog": "completed", "stripe": "failed"}
 
+    def test_pulled_signals_can_be_classified_in_the_same_run(self, pull_env: Any) -> None:  # noqa: F811
+        from model.schemas import JourneySpec, StageSpec, StepSpec
+        from model.services import journeys, workspaces
+
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            journey = journeys.create_journey(session, ws, JourneySpec(name="Trial"), "tests")
+            stage = journeys.add_stage(session, journey, StageSpec(name="Setup"), "tests")
+            for name in ("Customer connects first integration", "Customer enters payment details"):
+                journeys.add_step(session, stage, StepSpec(name=name), "tests")
+        pull_workspace("acme", sources=["intercom"], classify_journey="trial")
+        report = artifact("classify-acme-trial")
+        assert report is not None
+        assert "Customer connects first integration" in str(report.data)
+
     def test_flow_run_is_recorded_on_the_pull_run(self, pull_env: Any) -> None:  # noqa: F811
         summary = pull_intercom("acme")
         with session_scope() as session:

@@ -1,0 +1,1 @@
+"""Placing signals on journey steps: an offline classifier, an LLM classifier and a router."""

@@ -1,0 +1,149 @@
+"""The offline classifier: TF-IDF features, no network, learning from confirmed placements.
+
+With no confirmed placements it works zero-shot: a signal goes to the step whose name and
+description read most like it (word and character n-grams), refined by one round of
+self-training on the signals being placed. With confirmed placements it is a logistic
+regression over them, with each step's name and description as extra examples so that steps
+nobody confirmed yet can still be chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix, vstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+# Below this many confirmed placements (or steps covered) the classifier stays zero-shot.
+MIN_EXAMPLES = 20
+MIN_STEPS_COVERED = 2
+ZERO_SHOT_SHARPNESS = 25.0
+
+
+@dataclass(frozen=True)
+class StepProfile:
+    """What the classifier knows of a step."""
+
+    id: int
+    name: str
+    description: str | None = None
+    stage: str | None = None
+
+    def document(self) -> str:
+        name = self.name.replace("Customer's", "").replace("Customer", "").strip()
+        return f"{name}. {self.description or ''}".strip()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The best step for a text, how sure the classifier is, and the runners-up."""
+
+    step_id: int
+    confidence: float
+    candidates: tuple[tuple[int, float], ...]
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+        ]
+    )
+
+
+class OfflineClassifier:
+    """Places texts on steps; ``fit`` with confirmed placements, or use it zero-shot."""
+
+    def __init__(self, steps: Sequence[StepProfile], *, regularization: float = 20.0) -> None:
+        if not steps:
+            raise ValueError("a journey needs at least one step to place signals on")
+        self.steps = list(steps)
+        self.step_ids = np.array([step.id for step in self.steps])
+        self.regularization = regularization
+        self.examples: list[str] = []
+        self.labels: list[int] = []
+
+    @property
+    def name(self) -> str:
+        return "offline:supervised" if self.supervised else "offline:zero-shot"
+
+    @property
+    def supervised(self) -> bool:
+        return len(self.examples) >= MIN_EXAMPLES and len(set(self.labels)) >= MIN_STEPS_COVERED
+
+    def fit(self, texts: Sequence[str], step_ids: Sequence[int]) -> OfflineClassifier:
+        """Learn from confirmed placements (texts and the ids of their steps)."""
+        known = set(self.step_ids.tolist())
+        pairs = [(t, s) for t, s in zip(texts, step_ids, strict=True) if s in known and t.strip()]
+        self.examples = [t for t, _ in pairs]
+        self.labels = [s for _, s in pairs]
+        return self
+
+    def predict(self, texts: Sequence[str], *, top_k: int = 5) -> list[Prediction]:
+        """Place each text; confidences are probabilities over the journey's steps."""
+        if not texts:
+            return []
+        documents = [step.document() for step in self.steps]
+        features = _features().fit(documents + self.examples + list(texts))
+        step_matrix = features.transform(documents)
+        text_matrix = features.transform(list(texts))
+        if self.supervised:
+            probabilities = self._supervised(features, step_matrix, text_matrix)
+        else:
+            probabilities = self._zero_shot(step_matrix, text_matrix)
+        return [self._prediction(row, top_k) for row in probabilities]
+
+    def _supervised(
+        self, features: FeatureUnion, steps: csr_matrix, texts: csr_matrix
+    ) -> np.ndarray:
+        examples = features.transform(self.examples)
+        matrix = vstack([examples, steps, steps])
+        labels = np.concatenate([np.array(self.labels), self.step_ids, self.step_ids])
+        model = LogisticRegression(C=self.regularization, max_iter=3000).fit(matrix, labels)
+        return self._aligned(model, model.predict_proba(texts))
+
+    def _zero_shot(self, steps: csr_matrix, texts: csr_matrix) -> np.ndarray:
+        similarity = (texts @ steps.T).toarray()
+        probabilities = _softmax(similarity * ZERO_SHOT_SHARPNESS)
+        if texts.shape[0] < 4 * len(self.steps):
+            return probabilities
+        # One round of self-training: the texts each step is surest of teach the model the
+        # customers' own words for it.
+        best = probabilities.argmax(axis=1)
+        sure = probabilities.max(axis=1)
+        keep = np.zeros(texts.shape[0], dtype=bool)
+        for index in range(len(self.steps)):
+            members = np.where(best == index)[0]
+            if len(members):
+                keep[members[np.argsort(-sure[members])][: max(3, len(members) // 2)]] = True
+        matrix = vstack([texts[keep], steps, steps])
+        labels = np.concatenate([self.step_ids[best[keep]], self.step_ids, self.step_ids])
+        model = LogisticRegression(C=10.0, max_iter=2000).fit(matrix, labels)
+        return self._aligned(model, model.predict_proba(texts))
+
+    def _aligned(self, model: LogisticRegression, probabilities: np.ndarray) -> np.ndarray:
+        """Reorder a model's columns to the journey's step order."""
+        columns = {label: i for i, label in enumerate(model.classes_.tolist())}
+        aligned = np.zeros((probabilities.shape[0], len(self.steps)))
+        for index, step_id in enumerate(self.step_ids.tolist()):
+            if step_id in columns:
+                aligned[:, index] = probabilities[:, columns[step_id]]
+        return aligned
+
+    def _prediction(self, row: np.ndarray, top_k: int) -> Prediction:
+        order = np.argsort(-row)[:top_k]
+        candidates = tuple((int(self.step_ids[i]), float(row[i])) for i in order)
+        return Prediction(
+            step_id=candidates[0][0], confidence=candidates[0][1], candidates=candidates
+        )
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exponent = np.exp(shifted)
+    return exponent / exponent.sum(axis=1, keepdims=True)

@@ -1,0 +1,153 @@
+"""Placing signals on steps and the review loop, on the run's database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from model import repository
+from model.errors import InvalidInput, NotFound
+from model.services import classification, journey_files, journeys, signal_files
+from model.settings import ClassifySettings
+from tests import factories
+from tests.factories import ACTOR
+
+LABELLED = [
+    ("Where is my card? It has not arrived", "Customer orders a physical card"),
+    ("My new card still hasn't been delivered", "Customer orders a physical card"),
+    ("How long does card delivery take?", "Customer orders a physical card"),
+    ("Can I track the card you sent me?", "Customer orders a physical card"),
+    ("I want to close my account", "Customer closes account"),
+    ("Please terminate my account", "Customer closes account"),
+    ("How do I delete my account?", "Customer closes account"),
+    ("I'd like to leave and close everything", "Customer closes account"),
+    ("My top up by card failed", "Top-up fails or is pending"),
+    ("Why is my top-up still pending?", "Top-up fails or is pending"),
+    ("The top up was reverted", "Top-up fails or is pending"),
+    ("Top up declined again", "Top-up fails or is pending"),
+]
+
+
+@pytest.fixture
+def fintech(session: Session, data_dir: Path) -> tuple:
+    ws = factories.workspace(session)
+    journey_files.import_journey(
+        session, ws, journey_files.load_file(data_dir / "fintech-journey.json"), ACTOR
+    )
+    return ws, journeys.get_journey(session, ws.id, "card-customer-lifecycle")
+
+
+def add(
+    session: Session, ws: object, journey: object, texts: list[str], steps: list[str] | None = None
+) -> None:
+    rows = [{"text": t, "step": s} for t, s in zip(texts, steps or [""] * len(texts), strict=True)]
+    signal_files.import_signals(session, ws, journey, rows, step_column="step" if steps else None)  # type: ignore[arg-type]
+
+
+class TestClassify:
+    def test_every_new_signal_is_placed_with_its_classifier_and_confidence(
+        self, session: Session, fintech: tuple
+    ) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["my card never arrived in the post", "close my account now"])
+        report = classification.classify_journey(
+            session, ws, journey, ClassifySettings(accept_threshold=0.0)
+        )
+        assert (report.placed, report.accepted, report.to_review) == (2, 2, 0)
+        rows = signal_files.export_rows(session, journey)
+        assert {r["state"] for r in rows} == {"classified"}
+        assert {r["classifier"] for r in rows} == {"offline:zero-shot"}
+        assert rows[0]["step"] == "Customer orders a physical card"
+        assert all(0 < float(r["confidence"]) <= 1 for r in rows)
+
+    def test_unsure_placements_keep_their_best_guess_and_wait_for_review(
+        self, session: Session, fintech: tuple
+    ) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["hello there", "my card never arrived"])
+        report = classification.classify_journey(
+            session, ws, journey, ClassifySettings(accept_threshold=1.0)
+        )
+        assert report.to_review == 2
+        waiting = repository.signals_in_review(session, ws.id, journey.id, 10)
+        assert all(s.step_id is not None and s.state == "needs_review" for s in waiting)
+
+    def test_confirmed_placements_are_learned_from_and_never_replaced(
+        self, session: Session, fintech: tuple
+    ) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, [t for t, _ in LABELLED] * 2, [s for _, s in LABELLED] * 2)
+        add(
+            session,
+            ws,
+            journey,
+            ["the card you posted me is missing", "terminate my account please"],
+        )
+        report = classification.classify_journey(session, ws, journey, ClassifySettings())
+        assert report.classifier == "offline:supervised"
+        assert report.examples == 24
+        assert report.placed == 2
+        rows = signal_files.export_rows(session, journey)
+        assert sum(r["state"] == "confirmed" for r in rows) == 24
+        placed = {r["text"]: r["step"] for r in rows if r["state"] != "confirmed"}
+        assert placed == {
+            "the card you posted me is missing": "Customer orders a physical card",
+            "terminate my account please": "Customer closes account",
+        }
+
+    def test_classifying_again_places_nothing_twice(self, session: Session, fintech: tuple) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["my card never arrived"])
+        classification.classify_journey(session, ws, journey, ClassifySettings())
+        again = classification.classify_journey(session, ws, journey, ClassifySettings())
+        assert again.placed == 0
+
+    def test_a_journey_without_steps_says_so(self, session: Session) -> None:
+        ws = factories.workspace(session)
+        journey, _, _ = factories.journey(session, ws, stages=0)
+        with pytest.raises(InvalidInput, match="has no steps"):
+            classification.classify_journey(session, ws, journey, ClassifySettings())
+
+
+class TestReview:
+    def test_accept_reassign_reject_and_noise(self, session: Session, fintech: tuple) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["one", "two", "three", "four"])
+        classification.classify_journey(
+            session, ws, journey, ClassifySettings(accept_threshold=1.0)
+        )
+        first, second, third, fourth = repository.signals_in_review(session, ws.id, journey.id, 10)
+        guess = first.step_id
+        assert classification.accept(session, ws.id, first.id).state == "confirmed"
+        assert first.step_id == guess
+        moved = classification.reassign(
+            session, ws.id, second.id, journey, "customer closes account"
+        )
+        assert (moved.state, moved.classifier, moved.confidence) == ("confirmed", "person", 1.0)
+        assert classification.reject(session, ws.id, third.id).state == "rejected"
+        assert classification.mark_noise(session, ws.id, fourth.id).state == "ignored"
+        assert repository.signals_in_review(session, ws.id, journey.id, 10) == []
+        examples = repository.confirmed_examples(session, journey.id)
+        assert ("two", moved.step_id) in examples
+        assert len(examples) == 2
+
+    def test_unknown_signal_or_step_is_not_found(self, session: Session, fintech: tuple) -> None:
+        ws, journey = fintech
+        with pytest.raises(NotFound, match="no signal 999"):
+            classification.accept(session, ws.id, 999)
+        add(session, ws, journey, ["one"])
+        [signal] = repository.signals(session, ws.id)
+        with pytest.raises(NotFound, match="'Flying' is not a step"):
+            classification.reassign(session, ws.id, signal.id, journey, "Flying")
+
+    def test_signals_of_another_workspace_are_not_found(
+        self, session: Session, fintech: tuple
+    ) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["one"])
+        [signal] = repository.signals(session, ws.id)
+        other = factories.workspace(session, "other")
+        with pytest.raises(NotFound):
+            classification.accept(session, other.id, signal.id)
