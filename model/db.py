@@ -87,3 +87,14 @@ def dispose_engines() -> None:
         engine.dispose()
     _engines.clear()
     _sessionmakers.clear()
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT for ``model``'s table with the dialect's ON CONFLICT clauses available.
+
+    A Core insert on the table: bulk rows skip the ORM's unit of work, which they don't need.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model.__table__)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from model.db import dialect_insert
 from model.tables import (
     ApiToken,
     ChangeEvent,
@@ -15,6 +16,7 @@ from model.tables import (
     ItemLink,
     ItemPersona,
     Journey,
+    LLMCacheEntry,
     Member,
     Persona,
     Placement,
@@ -452,3 +454,19 @@ def step_signal_counts(session: Session, journey_id: int) -> dict[int, int]:
         .group_by(Signal.step_id)
     )
     return {step_id: count for step_id, count in rows if step_id is not None}
+
+
+def llm_cache_entries(session: Session, keys: Sequence[str]) -> dict[str, Any]:
+    """Return cached LLM answers by key (as ``LLMAnswer``)."""
+    from model.classify.llm import LLMAnswer
+
+    if not keys:
+        return {}
+    rows = session.scalars(select(LLMCacheEntry).where(LLMCacheEntry.key.in_(list(keys))))
+    return {row.key: LLMAnswer(step_id=row.step_id, confidence=row.confidence) for row in rows}
+
+
+def store_llm_answers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Cache LLM answers; an answer another run cached first is kept."""
+    insert = dialect_insert(session, LLMCacheEntry)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["key"]), rows)

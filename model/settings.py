@@ -88,6 +88,21 @@ class ClassifySettings(BaseModel):
         description="Offline placements at least this sure are accepted without review.",
     )
     batch_size: int = Field(default=5000, ge=1, description="Signals placed per batch.")
+    llm_model: str | None = Field(
+        default=None,
+        description="litellm model name (e.g. openai/gpt-4o-mini); unset places offline only.",
+    )
+    llm_api_base: str | None = Field(default=None, description="Provider address override.")
+    llm_api_key: SecretStr | None = Field(default=None, description="Provider key.")
+    llm_accept_threshold: float = Field(
+        default=0.7, ge=0, le=1, description="LLM placements at least this sure are accepted."
+    )
+    llm_batch_size: int = Field(default=10, ge=1, le=50, description="Signals per LLM call.")
+    llm_candidates: int = Field(default=6, ge=1, description="Likeliest steps offered per signal.")
+    llm_examples_per_step: int = Field(default=2, ge=0, description="Few-shot examples a step.")
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1, description="Tries per batch.")
+    llm_max_calls: int = Field(default=500, ge=1, description="Most LLM calls in one run.")
 
 
 class Settings(BaseSettings):

@@ -552,6 +552,41 @@ class SkippedRecord(IdMixin, Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class LLMCacheEntry(Base):
+    """An LLM's placement of one text on one version of a journey: never paid for twice."""
+
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step_id: Mapped[int | None] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassifyRun(IdMixin, Base):
+    """One classification run and what it cost."""
+
+    __tablename__ = "classify_runs"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("journeys.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    placed: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_offline: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_llm: Mapped[int] = mapped_column(Integer, default=0)
+    to_review: Mapped[int] = mapped_column(Integer, default=0)
+    llm_calls: Mapped[int] = mapped_column(Integer, default=0)
+    llm_failures: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class ChangeEvent(IdMixin, Base):
     """One entry of the append-only change history of items and journeys.
 

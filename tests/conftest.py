@@ -183,3 +183,13 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def llm_stub_server() -> Iterator[Any]:
+    """An OpenAI-compatible chat endpoint on loopback."""
+    from connectors.sandbox.llm_stub import create_stub_app
+    from connectors.sandbox.server import LoopbackServer
+
+    with LoopbackServer(create_stub_app()) as server:
+        yield server

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any, Self
 
 import uvicorn
 
@@ -28,12 +29,12 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-class SandboxServer:
-    """The stand-ins served by uvicorn on 127.0.0.1 in a daemon thread."""
+class LoopbackServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
 
-    def __init__(self, data: SandboxData | None = None, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.app = create_app(data)
+        self.app = app
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
         )
@@ -46,7 +47,7 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -59,7 +60,7 @@ class SandboxServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -69,3 +70,10 @@ class SandboxServer:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SandboxServer(LoopbackServer):
+    """The Stripe, Intercom and PostHog stand-ins."""
+
+    def __init__(self, data: SandboxData | None = None, port: int | None = None) -> None:
+        super().__init__(create_app(data), port)

@@ -8,30 +8,45 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from model import repository
-from model.classify.offline import OfflineClassifier, StepProfile
+from model.base import utcnow
+from model.classify.llm import (
+    LLMClassifier,
+    LLMRequest,
+    LLMUsage,
+    cache_key,
+    journey_version,
+)
+from model.classify.offline import OfflineClassifier, Prediction, StepProfile
 from model.enums import SignalState
 from model.errors import InvalidInput, NotFound
 from model.settings import ClassifySettings
-from model.tables import Journey, Signal, Workspace
+from model.tables import ClassifyRun, Journey, Signal, Workspace
 
 PERSON = "person"
 
 
 @dataclass
 class ClassifyReport:
-    """What a classification run did."""
+    """What a classification run did, and what its LLM calls cost."""
 
     journey: str
     classifier: str = ""
     placed: int = 0
     accepted: int = 0
+    accepted_by_llm: int = 0
     to_review: int = 0
     examples: int = 0
+    cache_hits: int = 0
+    llm: LLMUsage = field(default_factory=LLMUsage)
     per_step: Counter[str] = field(default_factory=Counter)
 
     @property
     def share_accepted(self) -> float:
         return self.accepted / self.placed if self.placed else 0.0
+
+    @property
+    def share_without_llm(self) -> float:
+        return (self.accepted - self.accepted_by_llm) / self.placed if self.placed else 0.0
 
 
 def step_profiles(session: Session, journey: Journey) -> list[StepProfile]:
@@ -41,44 +56,161 @@ def step_profiles(session: Session, journey: Journey) -> list[StepProfile]:
     ]
 
 
+def llm_from_settings(settings: ClassifySettings) -> LLMClassifier | None:
+    """The configured LLM classifier, or None when no model is set."""
+    if not settings.llm_model:
+        return None
+    return LLMClassifier(
+        model=settings.llm_model,
+        api_base=settings.llm_api_base,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        batch_size=settings.llm_batch_size,
+        examples_per_step=settings.llm_examples_per_step,
+        timeout=settings.llm_timeout_seconds,
+        max_attempts=settings.llm_max_attempts,
+        max_calls=settings.llm_max_calls,
+    )
+
+
 def classify_journey(
-    session: Session, workspace: Workspace, journey: Journey, settings: ClassifySettings
+    session: Session,
+    workspace: Workspace,
+    journey: Journey,
+    settings: ClassifySettings,
+    llm: LLMClassifier | None = None,
 ) -> ClassifyReport:
     """Place every new signal of the journey (or of no journey yet) on a step.
 
-    The offline classifier learns from every confirmed placement. A placement at least
-    ``accept_threshold`` sure is accepted; the rest keep their best guess and wait for review.
+    The offline classifier goes first and learns from every confirmed placement; what it is
+    sure of is accepted without an LLM call. The rest go to the LLM when one is configured
+    (its sure answers are accepted) and otherwise keep their best guess and wait for review.
     """
     profiles = step_profiles(session, journey)
-    report = ClassifyReport(journey=journey.slug)
     if not profiles:
         raise InvalidInput(f"journey {journey.slug!r} has no steps to place signals on")
-    names = {p.id: p.name for p in profiles}
+    llm = llm if llm is not None else llm_from_settings(settings)
+    report = ClassifyReport(journey=journey.slug)
+    run = ClassifyRun(workspace_id=workspace.id, journey_id=journey.id)
+    session.add(run)
     examples = repository.confirmed_examples(session, journey.id)
     classifier = OfflineClassifier(profiles).fit([t for t, _ in examples], [s for _, s in examples])
     report.classifier, report.examples = classifier.name, len(classifier.examples)
+    if llm is not None:
+        report.classifier += f" + {llm.name}"
+        llm.examples = _few_shot(examples, settings.llm_examples_per_step)
+    by_id = {p.id: p for p in profiles}
+    version = journey_version(profiles)
     after = 0
     while True:
         batch = repository.signals_to_place(
             session, workspace.id, journey.id, settings.batch_size, after
         )
         if not batch:
-            return report
+            break
         after = batch[-1].id
-        for signal, prediction in zip(
-            batch, classifier.predict([s.text for s in batch]), strict=True
-        ):
-            sure = prediction.confidence >= settings.accept_threshold
+        predictions = classifier.predict([s.text for s in batch], top_k=settings.llm_candidates)
+        unsure = []
+        for signal, prediction in zip(batch, predictions, strict=True):
             signal.journey_id = journey.id
-            signal.step_id = prediction.step_id
-            signal.confidence = round(prediction.confidence, 6)
-            signal.classifier = classifier.name
-            signal.state = (SignalState.CLASSIFIED if sure else SignalState.NEEDS_REVIEW).value
+            sure = prediction.confidence >= settings.accept_threshold
+            _place(signal, prediction.step_id, prediction.confidence, classifier.name, sure)
+            if not sure and llm is not None:
+                unsure.append((signal, prediction))
+        if unsure and llm is not None:
+            _ask_llm(session, llm, unsure, by_id, version, settings, report)
+        for signal in batch:
             report.placed += 1
-            report.accepted += int(sure)
-            report.to_review += int(not sure)
-            report.per_step[names[prediction.step_id]] += 1
+            accepted = signal.state == SignalState.CLASSIFIED
+            report.accepted += int(accepted)
+            report.to_review += int(not accepted)
+            report.accepted_by_llm += int(accepted and (signal.classifier or "").startswith("llm:"))
+            if signal.step_id is not None:
+                report.per_step[by_id[signal.step_id].name] += 1
         session.flush()
+    if llm is not None:
+        report.llm = llm.usage
+    _record_run(run, report)
+    session.flush()
+    return report
+
+
+def _place(
+    signal: Signal, step_id: int | None, confidence: float, classifier: str, sure: bool
+) -> None:
+    signal.step_id = step_id
+    signal.confidence = round(confidence, 6)
+    signal.classifier = classifier
+    signal.state = (SignalState.CLASSIFIED if sure else SignalState.NEEDS_REVIEW).value
+
+
+def _few_shot(examples: list[tuple[str, int]], per_step: int) -> dict[int, list[str]]:
+    chosen: dict[int, list[str]] = {}
+    for text, step_id in reversed(examples):  # the latest confirmations first
+        texts = chosen.setdefault(step_id, [])
+        if len(texts) < per_step:
+            texts.append(text)
+    return chosen
+
+
+def _ask_llm(
+    session: Session,
+    llm: LLMClassifier,
+    unsure: list[tuple[Signal, Prediction]],
+    by_id: dict[int, StepProfile],
+    version: str,
+    settings: ClassifySettings,
+    report: ClassifyReport,
+) -> None:
+    keys = [cache_key(llm.model, version, signal.text) for signal, _ in unsure]
+    cached = repository.llm_cache_entries(session, keys)
+    # One question per distinct text: repeats share the answer.
+    first_of: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key not in cached:
+            first_of.setdefault(key, index)
+    report.cache_hits += sum(1 for key in keys if key in cached)
+    asking = sorted(first_of.values())
+    requests = [
+        LLMRequest(unsure[i][0].text, [by_id[step_id] for step_id, _ in unsure[i][1].candidates])
+        for i in asking
+    ]
+    fresh = []
+    for index, answer in zip(asking, llm.place(requests), strict=True):
+        if answer is not None:
+            cached[keys[index]] = answer
+            fresh.append(
+                {
+                    "key": keys[index],
+                    "step_id": answer.step_id,
+                    "confidence": answer.confidence,
+                    "model": llm.model,
+                    "created_at": utcnow(),
+                }
+            )
+    if fresh:
+        repository.store_llm_answers(session, fresh)
+    answers = {index: cached.get(key) for index, key in enumerate(keys)}
+    for index, (signal, prediction) in enumerate(unsure):
+        answer = answers.get(index)
+        if answer is None:
+            continue  # no valid answer within the budget: the offline guess waits for review
+        sure = answer.step_id is not None and answer.confidence >= settings.llm_accept_threshold
+        step_id = answer.step_id if answer.step_id is not None else prediction.step_id
+        _place(signal, step_id, answer.confidence, llm.name, sure)
+
+
+def _record_run(run: ClassifyRun, report: ClassifyReport) -> None:
+    run.finished_at = utcnow()
+    run.placed = report.placed
+    run.accepted_offline = report.accepted - report.accepted_by_llm
+    run.accepted_llm = report.accepted_by_llm
+    run.to_review = report.to_review
+    run.cache_hits = report.cache_hits
+    run.llm_calls = report.llm.calls
+    run.llm_failures = report.llm.failures
+    run.prompt_tokens = report.llm.prompt_tokens
+    run.completion_tokens = report.llm.completion_tokens
+    run.cost_usd = report.llm.cost_usd
 
 
 def _signal(session: Session, workspace_id: int, signal_id: int) -> Signal:

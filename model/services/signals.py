@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.base import Page, SignalRecord
 from model import repository
 from model.base import utcnow
+from model.db import dialect_insert
 from model.enums import SignalState
 from model.tables import PullRun, Signal, SkippedRecord, SourceCursor
 
@@ -26,12 +26,6 @@ class PageCounts:
     unchanged: int = 0
     skipped: int = 0
     ignored: int = 0
-
-
-def _dialect_insert(session: Session, model: Any) -> Any:
-    # A Core insert on the table: bulk rows skip the ORM's unit of work, which they don't need.
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model.__table__)
 
 
 def _newest(records: list[SignalRecord]) -> dict[str, SignalRecord]:
@@ -93,7 +87,7 @@ def upsert_signals(
         counts.updated += 1
     if new_rows:
         # Two pulls racing insert the same row once; the loser's row counts as unchanged.
-        statement = _dialect_insert(session, Signal).on_conflict_do_nothing(
+        statement = dialect_insert(session, Signal).on_conflict_do_nothing(
             index_elements=["workspace_id", "source", "external_id"]
         )
         result = session.connection().execute(statement, new_rows)
@@ -124,7 +118,7 @@ def record_skipped(
         }
         for item in unique.values()
     ]
-    statement = _dialect_insert(session, SkippedRecord)
+    statement = dialect_insert(session, SkippedRecord)
     statement = statement.on_conflict_do_update(
         index_elements=["workspace_id", "source", "external_id"],
         set_={
@@ -141,7 +135,7 @@ def record_skipped(
 def set_cursor(
     session: Session, workspace_id: int, source: str, stream: str, value: dict[str, Any]
 ) -> None:
-    statement = _dialect_insert(session, SourceCursor).values(
+    statement = dialect_insert(session, SourceCursor).values(
         workspace_id=workspace_id, source=source, stream=stream, value=value, updated_at=utcnow()
     )
     statement = statement.on_conflict_do_update(
