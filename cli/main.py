@@ -539,7 +539,13 @@ def signals_import(
         ) as bar:
             bar.add_task("import", total=None)
             result = signal_files.import_signals(
-                session, ws, target, rows, text_column=text_column, step_column=step_column
+                session,
+                ws,
+                target,
+                rows,
+                text_column=text_column,
+                step_column=step_column,
+                origin=file.name,
             )
     console.print(
         f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "

@@ -59,11 +59,12 @@ def import_signals(
     *,
     text_column: str = "text",
     step_column: str | None = None,
+    origin: str = "csv",
 ) -> SignalImport:
     """Import signals for a journey; with a step column they are confirmed placements.
 
-    Importing the same file again changes nothing: a row's id is its text and how many times
-    that text came before it in the file.
+    Importing the same file again changes nothing: a row's id is the file's ``origin`` (its
+    name), its text and how many times that text came before it in the file.
     """
     steps = _steps_by_name(session, journey) if step_column else {}
     seen: Counter[str] = Counter()
@@ -85,7 +86,7 @@ def import_signals(
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
         seen[digest] += 1
         record = SignalRecord(
-            external_id=f"csv:{journey.id}:{digest}:{seen[digest]}",
+            external_id=f"{origin[:60]}:{journey.id}:{digest}:{seen[digest]}",
             occurred_at=now,
             text=text,
             payload={"row": {k: v for k, v in row.items() if k}},
