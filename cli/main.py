@@ -21,6 +21,8 @@ from model.enums import Role
 from model.schemas import MemberSpec, WorkspaceSpec, parse
 from model.services import (
     classification,
+    evidence,
+    items,
     journey_files,
     journeys,
     signal_files,
@@ -593,7 +595,12 @@ def classify(
         ) as bar:
             bar.add_task("classify", total=None)
             report = classification.classify_journey(session, ws, target, settings.classify)
+            grouped = evidence.group_into_insights(session, ws, target, settings.classify)
     console.print(classify_summary(report))
+    console.print(
+        f"evidence: {grouped.attached} signals attached, {grouped.insights_created} insights made, "
+        f"{grouped.opportunities_proposed} opportunities proposed (machine-made until confirmed)"
+    )
 
 
 review_app = typer.Typer(
@@ -672,6 +679,26 @@ def review_noise(signal_ids: list[int], workspace: str | None = WorkspaceOption)
         for signal_id in signal_ids:
             classification.mark_noise(session, ws.id, signal_id)
     console.print(f"marked {len(signal_ids)} signal(s) as noise")
+
+
+item_app = typer.Typer(help="Items of the journey model.", no_args_is_help=True)
+app.add_typer(item_app, name="item")
+
+
+@item_app.command("confirm")
+@friendly_errors
+def item_confirm(keys: list[str], workspace: str | None = WorkspaceOption) -> None:
+    """Confirm machine-made items: they become the team's own."""
+    with database() as (session, settings):
+        ws = _workspace(session, workspace)
+        for key in keys:
+            items.update_item(
+                session,
+                items.get_item_by_key(session, ws.id, key),
+                {"machine_made": False},
+                settings.actor,
+            )
+    console.print(f"confirmed {len(keys)} item(s)")
 
 
 @app.command()

@@ -46,6 +46,13 @@ def _item_label(view: JourneyView, item: Item) -> Text:
         )
     if details:
         label.append("  " + ", ".join(details), style="dim")
+    evidence = view.evidence.get(item.id)
+    if evidence:
+        label.append(
+            f"  evidence {evidence['count']} ({', '.join(evidence['sources'])}), "
+            f"last {evidence['last_seen']:%Y-%m-%d}",
+            style="cyan",
+        )
     if view.is_building_block(item):
         label.append("  ◆ building block", style="bold white")
     if item.machine_made:

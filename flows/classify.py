@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.classify import ClassifySummary, classify_journey_signals, publish_classify_report
+from tasks.classify import (
+    ClassifySummary,
+    classify_journey_signals,
+    group_evidence,
+    publish_classify_report,
+)
 
 
 @flow(name="classify-signals")
 def classify_signals(workspace: str, journey: str) -> ClassifySummary:
-    """Place every new signal on the journey's steps and report where they went."""
+    """Place new signals on the journey's steps, group them into insights, and report."""
     summary = classify_journey_signals(workspace, journey)
+    group_evidence(workspace, journey)
     publish_classify_report(summary)
     return summary

@@ -22,6 +22,7 @@ from model.tables import (
     Placement,
     PullRun,
     Signal,
+    SignalEvidence,
     SkippedRecord,
     SourceConfig,
     SourceCursor,
@@ -470,3 +471,93 @@ def store_llm_answers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Cache LLM answers; an answer another run cached first is kept."""
     insert = dialect_insert(session, LLMCacheEntry)
     session.execute(insert.on_conflict_do_nothing(index_elements=["key"]), rows)
+
+
+def unattached_signals(session: Session, journey_id: int) -> Sequence[Signal]:
+    """Placed signals of the journey that are not evidence on any item yet."""
+    attached = select(SignalEvidence.signal_id)
+    return session.scalars(
+        select(Signal)
+        .join(Step, Step.id == Signal.step_id)
+        .where(
+            Step.journey_id == journey_id,
+            Signal.state.in_(["classified", "confirmed"]),
+            Signal.id.not_in(attached),
+        )
+        .order_by(Signal.step_id, Signal.id)
+    ).all()
+
+
+def insights_on_step(session: Session, step_id: int) -> Sequence[Item]:
+    return session.scalars(
+        select(Item)
+        .join(Placement, Placement.item_id == Item.id)
+        .where(Placement.step_id == step_id, Item.type == "insight")
+        .order_by(Item.id)
+    ).all()
+
+
+def items_on_step(session: Session, step_id: int, item_type: str) -> Sequence[Item]:
+    return session.scalars(
+        select(Item)
+        .join(Placement, Placement.item_id == Item.id)
+        .where(Placement.step_id == step_id, Item.type == item_type)
+        .order_by(Item.id)
+    ).all()
+
+
+def evidence_texts(session: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(SignalEvidence.item_id, Signal.text)
+        .join(Signal, Signal.id == SignalEvidence.signal_id)
+        .where(SignalEvidence.item_id.in_(list(item_ids)))
+        .order_by(Signal.id)
+    )
+    texts: dict[int, list[str]] = {}
+    for item_id, text in rows:
+        texts.setdefault(item_id, []).append(text)
+    return texts
+
+
+def evidence_summary(session: Session, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per item: evidence count, first and last seen, and the sources it came from."""
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(
+            SignalEvidence.item_id,
+            func.count(),
+            func.min(Signal.occurred_at),
+            func.max(Signal.occurred_at),
+        )
+        .join(Signal, Signal.id == SignalEvidence.signal_id)
+        .where(SignalEvidence.item_id.in_(list(item_ids)))
+        .group_by(SignalEvidence.item_id)
+    )
+    summary: dict[int, dict[str, Any]] = {
+        item_id: {"count": count, "first_seen": first, "last_seen": last, "sources": []}
+        for item_id, count, first, last in rows
+    }
+    sources = session.execute(
+        select(SignalEvidence.item_id, Signal.source)
+        .join(Signal, Signal.id == SignalEvidence.signal_id)
+        .where(SignalEvidence.item_id.in_(list(item_ids)))
+        .distinct()
+    )
+    for item_id, source in sources:
+        summary[item_id]["sources"].append(source)
+    for entry in summary.values():
+        entry["sources"].sort()
+    return summary
+
+
+def signals_for_item(session: Session, item_id: int) -> Sequence[Signal]:
+    """The signals that are evidence on an item, oldest first."""
+    return session.scalars(
+        select(Signal)
+        .join(SignalEvidence, SignalEvidence.signal_id == Signal.id)
+        .where(SignalEvidence.item_id == item_id)
+        .order_by(Signal.occurred_at, Signal.id)
+    ).all()

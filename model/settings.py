@@ -103,6 +103,15 @@ class ClassifySettings(BaseModel):
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     llm_max_attempts: int = Field(default=3, ge=1, description="Tries per batch.")
     llm_max_calls: int = Field(default=500, ge=1, description="Most LLM calls in one run.")
+    group_similarity: float = Field(
+        default=0.3, gt=0, le=1, description="How alike signals must read to be one insight."
+    )
+    group_min_signals: int = Field(
+        default=3, ge=1, description="Signals needed before a group becomes an insight."
+    )
+    opportunity_min_evidence: int = Field(
+        default=25, ge=1, description="Evidence on a step that proposes an opportunity."
+    )
 
 
 class Settings(BaseSettings):

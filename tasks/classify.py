@@ -7,7 +7,7 @@ from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
 from model.db import session_scope
-from model.services import classification, journeys, workspaces
+from model.services import classification, evidence, journeys, workspaces
 from model.settings import get_settings
 
 
@@ -19,7 +19,16 @@ class ClassifySummary(BaseModel):
     accepted: int
     to_review: int
     examples: int
+    llm_calls: int
+    prompt_tokens: int
+    cost_usd: float
     per_step: dict[str, int]
+
+
+class GroupingSummary(BaseModel):
+    attached: int
+    insights_created: int
+    opportunities_proposed: int
 
 
 @task(name="classify-journey-signals", retries=2, retry_delay_seconds=[10, 60])
@@ -37,8 +46,21 @@ def classify_journey_signals(workspace: str, journey: str) -> ClassifySummary:
         accepted=report.accepted,
         to_review=report.to_review,
         examples=report.examples,
+        llm_calls=report.llm.calls,
+        prompt_tokens=report.llm.prompt_tokens,
+        cost_usd=round(report.llm.cost_usd, 6),
         per_step=dict(report.per_step.most_common()),
     )
+
+
+@task(name="group-evidence", retries=2, retry_delay_seconds=[10, 60])
+def group_evidence(workspace: str, journey: str) -> GroupingSummary:
+    """Turn placed signals into evidence on insights; attached signals are never regrouped."""
+    with session_scope() as session:
+        ws = workspaces.get_workspace(session, workspace)
+        target = journeys.get_journey(session, ws.id, journey)
+        report = evidence.group_into_insights(session, ws, target, get_settings().classify)
+    return GroupingSummary(**report.__dict__)
 
 
 @task(name="publish-classify-report")
@@ -49,6 +71,7 @@ def publish_classify_report(summary: ClassifySummary) -> None:
         table=[{"step": step, "signals": count} for step, count in summary.per_step.items()],
         description=(
             f"{summary.placed} signals placed by {summary.classifier}: {summary.accepted} "
-            f"accepted, {summary.to_review} to review"
+            f"accepted, {summary.to_review} to review; {summary.llm_calls} LLM calls, "
+            f"{summary.prompt_tokens} prompt tokens, ${summary.cost_usd:.4f}"
         ),
     )

@@ -59,6 +59,7 @@ class JourneyView:
     placements_per_item: dict[int, int]
     placed_at: dict[tuple[int, int], datetime]
     signals_per_step: dict[int, int] = field(default_factory=dict)
+    evidence: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def is_building_block(self, item: Item) -> bool:
         return self.placements_per_item.get(item.id, 0) > 1
@@ -90,6 +91,7 @@ def journey_view(session: Session, journey: Journey) -> JourneyView:
         placements_per_item=counts,
         placed_at={(p.item_id, p.step_id): p.created_at for p in placements},
         signals_per_step=repository.step_signal_counts(session, journey.id),
+        evidence=repository.evidence_summary(session, list(placed)),
     )
 
 
