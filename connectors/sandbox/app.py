@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gzip
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -482,8 +483,6 @@ async def control_conversation(request: Request) -> Response:
         now = int(body.get("updated_at") or time.time())
         existing = state.data.conversations.get(conversation_id)
         if existing is None:
-            import random
-
             existing = sandbox_data._conversation(
                 int(conversation_id),
                 body.get("text", "New question"),
@@ -510,8 +509,6 @@ async def control_conversation(request: Request) -> Response:
 
 async def control_stripe_event(request: Request) -> Response:
     """Add a Stripe event: {"type", "object", "created"}."""
-    import random
-
     body = await request.json()
     state = _state(request)
     event = sandbox_data.stripe_event(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.orm import Session
 
 from model import repository
 from model.errors import InvalidInput, NotFound
-from model.services import classification, journey_files, journeys, signal_files
+from model.services import classification, signal_files
 from model.settings import ClassifySettings
 from tests import factories
-from tests.factories import ACTOR
 
 LABELLED = [
     ("Where is my card? It has not arrived", "Customer orders a physical card"),
@@ -28,15 +25,6 @@ LABELLED = [
     ("The top up was reverted", "Top-up fails or is pending"),
     ("Top up declined again", "Top-up fails or is pending"),
 ]
-
-
-@pytest.fixture
-def fintech(session: Session, data_dir: Path) -> tuple:
-    ws = factories.workspace(session)
-    journey_files.import_journey(
-        session, ws, journey_files.load_file(data_dir / "fintech-journey.json"), ACTOR
-    )
-    return ws, journeys.get_journey(session, ws.id, "card-customer-lifecycle")
 
 
 def add(

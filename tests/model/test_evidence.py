@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model import repository
-from model.services import evidence, items, journey_files, journeys, signal_files
+from model.services import evidence, items, signal_files
 from model.settings import ClassifySettings
 from model.tables import Item, SignalEvidence
-from tests import factories
-from tests.factories import ACTOR
 
 SETTINGS = ClassifySettings(group_similarity=0.3, group_min_signals=3, opportunity_min_evidence=6)
 CARD_LATE = [
@@ -23,15 +18,6 @@ CARD_LATE = [
     "still waiting, my card has not arrived",
 ]
 CLOSE = ["close my account", "please close my account today", "I want to close my account"]
-
-
-@pytest.fixture
-def fintech(session: Session, data_dir: Path) -> tuple:
-    ws = factories.workspace(session)
-    journey_files.import_journey(
-        session, ws, journey_files.load_file(data_dir / "fintech-journey.json"), ACTOR
-    )
-    return ws, journeys.get_journey(session, ws.id, "card-customer-lifecycle")
 
 
 def confirm(

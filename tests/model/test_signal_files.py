@@ -11,19 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.errors import InvalidInput
-from model.services import journey_files, journeys, signal_files
+from model.services import signal_files
 from model.tables import Signal
-from tests import factories
-from tests.factories import ACTOR
-
-
-@pytest.fixture
-def fintech(session: Session, data_dir: Path) -> tuple[object, object]:
-    ws = factories.workspace(session)
-    journey_files.import_journey(
-        session, ws, journey_files.load_file(data_dir / "fintech-journey.json"), ACTOR
-    )
-    return ws, journeys.get_journey(session, ws.id, "card-customer-lifecycle")
 
 
 def rows(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,11 +11,9 @@ from sqlalchemy.orm import Session
 
 from model.classify.llm import LLMClassifier, LLMRequest, Placements
 from model.classify.offline import StepProfile
-from model.services import classification, journey_files, journeys, signal_files
+from model.services import classification, signal_files
 from model.settings import ClassifySettings
 from model.tables import ClassifyRun, Signal
-from tests import factories
-from tests.factories import ACTOR
 
 STEPS = [
     StepProfile(
@@ -102,15 +99,6 @@ class TestLLMClassifier:
         assert step_ids == [1]
         assert "Customer closes account" not in messages[1]["content"]
         assert messages[1]["content"].count("e.g.") == 2
-
-
-@pytest.fixture
-def fintech(session: Session, data_dir: Path) -> tuple:
-    ws = factories.workspace(session)
-    journey_files.import_journey(
-        session, ws, journey_files.load_file(data_dir / "fintech-journey.json"), ACTOR
-    )
-    return ws, journeys.get_journey(session, ws.id, "card-customer-lifecycle")
 
 
 class TestRouter:
