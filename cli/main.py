@@ -702,6 +702,23 @@ def item_confirm(keys: list[str], workspace: str | None = WorkspaceOption) -> No
 
 
 @app.command()
+@friendly_errors
+def api(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the HTTP API (OpenAPI documentation at /docs) on the configured database."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    migrate.ensure_schema(settings.resolved_database_url, auto_migrate=settings.auto_migrate)
+    console.print(f"journeyops API on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
 def sandbox(
     port: int = typer.Option(8765, help="Port on 127.0.0.1."),
     conversations: int = typer.Option(300, help="Intercom conversations to serve."),

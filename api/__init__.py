@@ -1,0 +1,1 @@
+"""The HTTP API: the journey model for product teams, behind workspace tokens."""

@@ -1,0 +1,200 @@
+"""The HTTP API: tokens and roles, workspace isolation, errors, and the map view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from api.app import MAX_BODY_BYTES, create_app
+from cli.demo import JOURNEY_FILES, load_demo_file
+from model import repository
+from model.db import get_engine, session_scope
+from model.schemas import JourneySpec, MemberSpec, StageSpec, StepSpec
+from model.services import items, journey_files, journeys, workspaces
+
+
+def issue(workspace: str, role: str) -> str:
+    with session_scope() as session:
+        ws = workspaces.ensure_workspace(session, workspace, workspace.title())
+        member = workspaces.ensure_member(
+            session, ws, MemberSpec(email=f"{role}@{workspace}.example", name=role, role=role)
+        )
+        return workspaces.create_token(session, member, f"{role} token").secret
+
+
+@pytest.fixture
+def client(committed_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(committed_db)) as test_client:
+        yield test_client
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def acme(client: TestClient) -> dict[str, str]:
+    tokens = {role: issue("acme", role) for role in ("owner", "editor", "viewer")}
+    with session_scope() as session:
+        ws = workspaces.get_workspace(session, "acme")
+        journey_files.import_journey(session, ws, load_demo_file(JOURNEY_FILES[0]), "tests")
+    return tokens
+
+
+class TestAuthentication:
+    def test_health_needs_no_token(self, client: TestClient) -> None:
+        assert client.get("/health").json() == {"status": "ok"}
+
+    def test_no_token_or_a_wrong_one_is_401(self, client: TestClient, acme: dict[str, str]) -> None:
+        missing = client.get("/journeys")
+        assert missing.status_code == 401
+        assert "Bearer" in missing.json()["detail"]
+        assert client.get("/journeys", headers=auth("jo_wrong")).status_code == 401
+
+    def test_a_revoked_token_is_401(self, client: TestClient, acme: dict[str, str]) -> None:
+        with session_scope() as session:
+            workspaces.revoke_token(
+                session, workspaces.get_workspace(session, "acme").id, acme["viewer"][:12]
+            )
+        assert client.get("/journeys", headers=auth(acme["viewer"])).status_code == 401
+
+
+class TestRoles:
+    def test_viewers_read_editors_write(self, client: TestClient, acme: dict[str, str]) -> None:
+        assert client.get("/journeys", headers=auth(acme["viewer"])).status_code == 200
+        refused = client.post(
+            "/journeys", json={"name": "Onboarding"}, headers=auth(acme["viewer"])
+        )
+        assert refused.status_code == 403
+        assert "editor role" in refused.json()["detail"]
+        created = client.post(
+            "/journeys", json={"name": "Onboarding"}, headers=auth(acme["editor"])
+        )
+        assert created.status_code == 201
+        assert created.json()["slug"] == "onboarding"
+
+
+class TestErrors:
+    def test_invalid_fields_are_422_naming_the_field(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        response = client.post(
+            "/items",
+            json={"type": "insight", "title": "x", "severity": 7},
+            headers=auth(acme["editor"]),
+        )
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("severity:")
+        assert response.json()["field"] == "severity"
+
+    def test_conflicts_are_409_and_unknown_ids_404(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        duplicate = client.post(
+            "/journeys", json={"name": "Trial to paid"}, headers=auth(acme["editor"])
+        )
+        assert duplicate.status_code == 409
+        assert client.get("/items/424242", headers=auth(acme["viewer"])).status_code == 404
+        assert client.get("/journeys/nope", headers=auth(acme["viewer"])).status_code == 404
+
+    def test_oversize_bodies_are_refused(self, client: TestClient, acme: dict[str, str]) -> None:
+        big = {"type": "insight", "title": "x", "description": "y" * (MAX_BODY_BYTES + 10)}
+        assert client.post("/items", json=big, headers=auth(acme["editor"])).status_code == 413
+
+
+class TestIsolation:
+    def test_another_workspaces_token_sees_nothing_whatever_it_guesses(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        other = issue("globex", "owner")
+        mine = client.get("/journeys", headers=auth(acme["viewer"])).json()
+        item_id = client.get("/journeys/trial-to-paid/map", headers=auth(acme["viewer"])).json()[
+            "stages"
+        ][1]["steps"][0]["items"]["insight"][0]["item"]["id"]
+        assert client.get("/journeys", headers=auth(other)).json() == []
+        assert client.get("/journeys/trial-to-paid", headers=auth(other)).status_code == 404
+        assert client.get("/journeys/trial-to-paid/map", headers=auth(other)).status_code == 404
+        assert client.get(f"/items/{item_id}", headers=auth(other)).status_code == 404
+        assert (
+            client.patch(
+                f"/items/{item_id}", json={"title": "pwned"}, headers=auth(other)
+            ).status_code
+            == 404
+        )
+        assert mine[0]["slug"] == "trial-to-paid"
+
+
+class TestMapView:
+    def test_stages_steps_and_items_grouped_by_type(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        body = client.get("/journeys/trial-to-paid/map", headers=auth(acme["viewer"])).json()
+        assert [s["name"] for s in body["stages"]] == [
+            "Sign-up",
+            "Setup",
+            "First value",
+            "Conversion",
+        ]
+        connect = body["stages"][1]["steps"][0]
+        assert connect["name"] == "Customer connects first integration"
+        assert sorted(connect["items"]) == [
+            "insight",
+            "metric",
+            "opportunity",
+            "solution",
+            "touchpoint",
+        ]
+        chat = next(
+            i
+            for i in connect["items"]["touchpoint"]
+            if i["item"]["key"] == "touchpoint-in-app-support-chat"
+        )
+        assert chat["building_block"] is True
+
+    def test_queries_do_not_grow_with_the_number_of_items(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        def queries_for_map() -> int:
+            statements: list[Any] = []
+
+            def count(*_: Any) -> None:
+                statements.append(1)
+
+            engine = get_engine(client.app.state.database_url)  # type: ignore[attr-defined]
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                assert (
+                    client.get("/journeys/big/map", headers=auth(acme["viewer"])).status_code == 200
+                )
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            return len(statements)
+
+        def add_items(number: int) -> None:
+            with session_scope() as session:
+                ws = workspaces.get_workspace(session, "acme")
+                journey = journeys.get_journey(session, ws.id, "big")
+                [stage] = repository.stages_of(session, journey.id)
+                step = journeys.add_step(session, stage, StepSpec(name=f"Step {number}"), "tests")
+                for index in range(number):
+                    item = items.create_item(
+                        session,
+                        ws,
+                        {"type": "insight", "title": f"Insight {number}-{index}", "severity": 3},
+                        "tests",
+                    )
+                    items.place_item(session, item, step, "tests")
+
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            big = journeys.create_journey(session, ws, JourneySpec(name="Big"), "tests")
+            journeys.add_stage(session, big, StageSpec(name="Only"), "tests")
+        add_items(5)
+        few = queries_for_map()
+        add_items(60)
+        many = queries_for_map()
+        assert few == many
