@@ -114,6 +114,34 @@ class ClassifySettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Signing secrets of the providers that call journeyops' webhooks."""
+
+    stripe_secret: SecretStr | None = Field(
+        default=None, description="Stripe endpoint secret (whsec_...)."
+    )
+    intercom_secret: SecretStr | None = Field(
+        default=None, description="Intercom app client secret."
+    )
+    linear_secret: SecretStr | None = Field(
+        default=None, description="Linear webhook signing secret."
+    )
+    jira_secret: SecretStr | None = Field(default=None, description="Jira webhook secret.")
+    posthog_secret: SecretStr | None = Field(
+        default=None, description="Shared secret PostHog sends in X-Journeyops-Secret."
+    )
+    stripe_tolerance_seconds: int = Field(
+        default=300, ge=1, description="Oldest Stripe signature accepted."
+    )
+    linear_tolerance_seconds: int = Field(
+        default=60, ge=1, description="Oldest Linear delivery accepted."
+    )
+    process_deployment: str | None = Field(
+        default=None,
+        description="Deployment started for each new delivery (process-webhooks/on-delivery).",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting journeyops reads; nested connector settings join as their issues land."""
 
@@ -158,6 +186,7 @@ class Settings(BaseSettings):
     intercom: IntercomSettings = Field(default_factory=IntercomSettings)
     posthog: PostHogSettings = Field(default_factory=PostHogSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -587,6 +587,34 @@ class ClassifyRun(IdMixin, Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+WEBHOOK_PROVIDERS = ["stripe", "intercom", "posthog", "linear", "jira"]
+
+
+class WebhookDelivery(IdMixin, Base):
+    """A webhook as received: stored before it is answered, processed once by a flow."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "provider", "delivery_id"),
+        Index("ix_webhook_deliveries_pending", "status", "id"),
+        CheckConstraint(_in("provider", WEBHOOK_PROVIDERS), name="provider"),
+        CheckConstraint(_in("status", ["received", "processed", "failed"]), name="status"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+
 class ChangeEvent(IdMixin, Base):
     """One entry of the append-only change history of items and journeys.
 

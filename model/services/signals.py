@@ -90,9 +90,9 @@ def upsert_signals(
         statement = dialect_insert(session, Signal).on_conflict_do_nothing(
             index_elements=["workspace_id", "source", "external_id"]
         )
-        result = session.connection().execute(statement, new_rows)
-        rowcount = getattr(result, "rowcount", -1)
-        inserted = rowcount if rowcount is not None and rowcount >= 0 else len(new_rows)
+        # RETURNING counts exactly the rows this pull inserted, on SQLite and PostgreSQL alike.
+        returning = statement.returning(Signal.__table__.c.id)
+        inserted = len(session.connection().execute(returning, new_rows).all())
         counts.created += inserted
         counts.unchanged += len(new_rows) - inserted
     session.flush()

@@ -29,9 +29,11 @@ class TestPrefectYaml:
 
     def test_the_scheduled_pull_runs_every_15_minutes(self) -> None:
         config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-        [scheduled] = [d for d in config["deployments"] if d.get("schedules")]
-        assert scheduled["entrypoint"] == "flows/pull.py:pull_workspace"
-        assert scheduled["schedules"] == [{"interval": 900}]
+        scheduled = {
+            d["entrypoint"]: d["schedules"] for d in config["deployments"] if d.get("schedules")
+        }
+        assert scheduled["flows/pull.py:pull_workspace"] == [{"interval": 900}]
+        assert scheduled["flows/webhooks.py:process_webhooks"] == [{"interval": 300}]
 
 
 class TestServe:

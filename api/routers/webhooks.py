@@ -1,0 +1,104 @@
+"""Webhooks: verified on the raw body, stored once, answered, then processed by a flow."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Literal
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
+
+from api.deps import SessionDep
+from connectors import webhooks as protocol
+from model import repository
+from model.services import webhooks
+from model.settings import get_settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+Provider = Literal["stripe", "intercom", "posthog", "linear", "jira"]
+
+
+def _verify(provider: Provider, body: bytes, request: Request) -> None:
+    settings = get_settings().webhooks
+    secret = getattr(settings, f"{provider}_secret")
+    if secret is None:
+        raise protocol.SignatureError(
+            f"no {provider} webhook secret is configured (JOURNEYOPS_WEBHOOKS__{provider.upper()}_SECRET)"
+        )
+    key = secret.get_secret_value()
+    headers = request.headers
+    if provider == "stripe":
+        protocol.verify_stripe(
+            body, headers.get("stripe-signature"), key, settings.stripe_tolerance_seconds
+        )
+    elif provider == "intercom":
+        protocol.verify_intercom(body, headers.get("x-hub-signature"), key)
+    elif provider == "linear":
+        protocol.verify_linear(
+            body, headers.get("linear-signature"), key, settings.linear_tolerance_seconds
+        )
+    elif provider == "jira":
+        protocol.verify_jira(body, headers.get("x-hub-signature"), key)
+    else:
+        protocol.verify_shared_secret(headers.get("x-journeyops-secret"), key)
+
+
+def _trigger(workspace: str, provider: str, delivery_id: str) -> None:
+    """Start processing now when a deployment is configured; the scheduled drain is the net."""
+    deployment = get_settings().webhooks.process_deployment
+    if not deployment:
+        return
+    try:
+        from prefect.deployments import run_deployment
+
+        run_deployment(
+            deployment,
+            parameters={"workspace": workspace},
+            timeout=0,
+            idempotency_key=f"{provider}:{delivery_id}",
+        )
+    except Exception:
+        log.exception("webhooks.trigger_failed provider=%s delivery=%s", provider, delivery_id)
+
+
+@router.post(
+    "/{provider}/{workspace}",
+    summary="Receive a provider's webhook for a workspace",
+    responses={
+        401: {"description": "Unsigned, wrongly signed or stale."},
+        404: {"description": "No such workspace."},
+    },
+)
+async def receive(
+    provider: Provider,
+    workspace: str,
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> dict[str, str]:
+    """Verify the delivery's signature on the raw body, store it (a redelivery is stored once)
+    and answer; a flow turns stored deliveries into signals."""
+    body = await request.body()
+    try:
+        _verify(provider, body, request)
+    except protocol.SignatureError as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+    ws = repository.workspace_by_slug(session, workspace)
+    if ws is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object") from None
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    delivery_id, event_type = protocol.identity(provider, payload, headers, body)
+    new = webhooks.store_delivery(session, ws.id, provider, delivery_id, event_type, body)
+    # Durable before the provider hears 2xx.
+    session.commit()
+    if new:
+        background.add_task(_trigger, workspace, provider, delivery_id)
+    return {"status": "stored" if new else "duplicate", "delivery": delivery_id}

@@ -1,0 +1,143 @@
+"""Webhook deliveries: stored once before they are answered, then processed into signals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors import intercom, stripe
+from connectors.base import SignalRecord
+from connectors.errors import MalformedRecord
+from model.base import utcnow
+from model.db import dialect_insert
+from model.services import signals
+from model.tables import WebhookDelivery
+
+MAX_ATTEMPTS = 5
+
+
+def store_delivery(
+    session: Session,
+    workspace_id: int,
+    provider: str,
+    delivery_id: str,
+    event_type: str | None,
+    body: bytes,
+) -> bool:
+    """Store a delivery unless it was stored already; returns whether it is new."""
+    statement = (
+        dialect_insert(session, WebhookDelivery)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "provider", "delivery_id"])
+        .returning(WebhookDelivery.__table__.c.id)
+    )
+    inserted = session.execute(
+        statement.values(
+            **{
+                "workspace_id": workspace_id,
+                "provider": provider,
+                "delivery_id": delivery_id[:200],
+                "event_type": (event_type or "")[:200] or None,
+                "body": body.decode("utf-8", errors="replace"),
+                "status": "received",
+                "attempts": 0,
+                "received_at": utcnow(),
+            }
+        )
+    ).all()
+    return bool(inserted)
+
+
+def _stripe(payload: dict[str, Any]) -> SignalRecord | None:
+    return stripe.event_signal(payload)
+
+
+def _intercom(payload: dict[str, Any]) -> SignalRecord | None:
+    item = (payload.get("data") or {}).get("item")
+    if not isinstance(item, dict) or item.get("type") != "conversation":
+        raise MalformedRecord(f"topic {payload.get('topic')} carries no conversation")
+    return intercom.conversation_signal(item, max_chars=20_000)
+
+
+def _posthog(payload: dict[str, Any]) -> SignalRecord | None:
+    nested = payload.get("event")
+    event: dict[str, Any] = nested if isinstance(nested, dict) else payload
+    name, uuid = event.get("event"), event.get("uuid")
+    if not isinstance(name, str) or not isinstance(uuid, str):
+        raise MalformedRecord("the delivery needs event.event and event.uuid")
+    moment = datetime.fromisoformat(
+        str(event.get("timestamp") or utcnow().isoformat()).replace("Z", "+00:00")
+    )
+    properties = event.get("properties") or {}
+    where = properties.get("$pathname") or properties.get("$current_url")
+    text = f"{event.get('distinct_id', 'a user')} hit `{name}`" + (f" on {where}" if where else "")
+    return SignalRecord(
+        external_id=f"event:{uuid}",
+        occurred_at=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
+        text=text,
+        payload={"event": name, "properties": properties},
+        customer_ref=event.get("distinct_id"),
+        version=uuid,
+    )
+
+
+# Providers whose deliveries become signals here; Linear and Jira deliveries wait for follow-up.
+HANDLERS: dict[str, Callable[[dict[str, Any]], SignalRecord | None]] = {
+    "stripe": _stripe,
+    "intercom": _intercom,
+    "posthog": _posthog,
+}
+
+
+@dataclass
+class DrainReport:
+    processed: int = 0
+    signals: int = 0
+    failed: int = 0
+    retrying: int = 0
+
+
+def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -> DrainReport:
+    """Process received deliveries once each; concurrent drains skip each other's rows."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "received", WebhookDelivery.provider.in_(list(HANDLERS)))
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if workspace_id is not None:
+        query = query.where(WebhookDelivery.workspace_id == workspace_id)
+    report = DrainReport()
+    for delivery in session.scalars(query):
+        delivery.attempts += 1
+        try:
+            payload = json.loads(delivery.body)
+            if not isinstance(payload, dict):
+                raise MalformedRecord("the body is not a JSON object")
+            record = HANDLERS[delivery.provider](payload)
+        except (MalformedRecord, ValueError) as error:
+            reason = error.reason if isinstance(error, MalformedRecord) else str(error)
+            delivery.error = reason[:2000]
+            if delivery.attempts >= MAX_ATTEMPTS or isinstance(error, MalformedRecord):
+                delivery.status = "failed"
+                report.failed += 1
+            else:
+                report.retrying += 1
+            continue
+        if record is not None:
+            counts = signals.upsert_signals(
+                session, delivery.workspace_id, delivery.provider, [record]
+            )
+            report.signals += counts.created + counts.updated
+        delivery.status = "processed"
+        delivery.processed_at = utcnow()
+        delivery.error = None
+        report.processed += 1
+    session.flush()
+    return report

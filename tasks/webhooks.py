@@ -1,0 +1,32 @@
+"""Turn stored webhook deliveries into signals."""
+
+from __future__ import annotations
+
+from prefect import task
+from pydantic import BaseModel
+
+from model.db import session_scope
+from model.services import webhooks, workspaces
+from tasks.logging import run_logger
+
+
+class DrainSummary(BaseModel):
+    processed: int
+    signals: int
+    failed: int
+    retrying: int
+
+
+@task(name="drain-webhook-deliveries", retries=2, retry_delay_seconds=[10, 60])
+def drain_deliveries(workspace: str | None, limit: int) -> DrainSummary:
+    """Process received deliveries once each, in one transaction."""
+    with session_scope() as session:
+        workspace_id = workspaces.get_workspace(session, workspace).id if workspace else None
+        report = webhooks.drain(session, limit=limit, workspace_id=workspace_id)
+    run_logger(__name__).info(
+        "webhooks.drained processed=%d signals=%d failed=%d",
+        report.processed,
+        report.signals,
+        report.failed,
+    )
+    return DrainSummary(**report.__dict__)

@@ -1,0 +1,183 @@
+"""Webhooks: each provider's signature (valid, wrong, stale, missing), storing once, draining."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import stripe
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from connectors import webhooks as protocol
+from model.db import session_scope
+from model.schemas import WorkspaceSpec
+from model.services import webhooks, workspaces
+from model.settings import reset_settings
+from model.tables import Signal, WebhookDelivery
+
+SECRET = "whsec_test_secret"
+INVOICE_EVENT = {
+    "id": "evt_1",
+    "object": "event",
+    "type": "invoice.payment_failed",
+    "created": 1_790_000_000,
+    "data": {
+        "object": {
+            "id": "in_1",
+            "object": "invoice",
+            "customer": "cus_1",
+            "amount_due": 900,
+            "currency": "usd",
+            "attempt_count": 1,
+        }
+    },
+}
+
+
+@pytest.fixture
+def client(committed_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    for provider in ("stripe", "intercom", "linear", "jira", "posthog"):
+        monkeypatch.setenv(f"JOURNEYOPS_WEBHOOKS__{provider.upper()}_SECRET", SECRET)
+    reset_settings()
+    with session_scope() as session:
+        workspaces.create_workspace(session, WorkspaceSpec(name="Acme", slug="acme"))
+    with TestClient(create_app(committed_db)) as test_client:
+        yield test_client
+    reset_settings()
+
+
+def body_of(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def signed(
+    provider: str, body: bytes, *, now: float | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    now = now or time.time()
+    if provider == "stripe":
+        return {"Stripe-Signature": protocol.sign_stripe(body, secret, int(now))}
+    if provider == "intercom":
+        return {"X-Hub-Signature": protocol.sign_intercom(body, secret)}
+    if provider == "linear":
+        return {"Linear-Signature": protocol.sign_linear(body, secret), "Linear-Delivery": "d-1"}
+    if provider == "jira":
+        return {
+            "X-Hub-Signature": protocol.sign_jira(body, secret),
+            "X-Atlassian-Webhook-Identifier": "j-1",
+        }
+    return {"X-Journeyops-Secret": secret}
+
+
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "stripe": INVOICE_EVENT,
+    "intercom": {
+        "type": "notification_event",
+        "id": "notif_1",
+        "topic": "conversation.user.replied",
+        "data": {"item": {}},
+    },
+    "linear": {"type": "Issue", "action": "update", "webhookTimestamp": int(time.time() * 1000)},
+    "jira": {"webhookEvent": "jira:issue_updated"},
+    "posthog": {"event": {"uuid": "0190-u", "event": "api_key_error", "distinct_id": "u1"}},
+}
+
+
+def deliveries() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
+
+
+class TestSignatures:
+    @pytest.mark.parametrize("provider", sorted(PAYLOADS))
+    def test_a_valid_signature_is_stored(self, client: TestClient, provider: str) -> None:
+        body = body_of(PAYLOADS[provider])
+        response = client.post(
+            f"/webhooks/{provider}/acme", content=body, headers=signed(provider, body)
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "stored"
+        assert deliveries() == 1
+
+    @pytest.mark.parametrize("provider", sorted(PAYLOADS))
+    def test_a_wrong_or_missing_signature_is_401_and_not_stored(
+        self, client: TestClient, provider: str
+    ) -> None:
+        body = body_of(PAYLOADS[provider])
+        wrong = signed(provider, body, secret="whsec_someone_else")
+        assert (
+            client.post(f"/webhooks/{provider}/acme", content=body, headers=wrong).status_code
+            == 401
+        )
+        assert client.post(f"/webhooks/{provider}/acme", content=body).status_code == 401
+        assert deliveries() == 0
+
+    def test_stale_stripe_and_linear_deliveries_are_401(self, client: TestClient) -> None:
+        body = body_of(INVOICE_EVENT)
+        old = signed("stripe", body, now=time.time() - 3600)
+        assert client.post("/webhooks/stripe/acme", content=body, headers=old).status_code == 401
+        linear = body_of(
+            {**PAYLOADS["linear"], "webhookTimestamp": int((time.time() - 3600) * 1000)}
+        )
+        response = client.post(
+            "/webhooks/linear/acme", content=linear, headers=signed("linear", linear)
+        )
+        assert response.status_code == 401
+        assert "older than" in response.json()["detail"]
+
+    def test_our_stripe_signing_matches_stripes_own_library(self) -> None:
+        body = body_of(INVOICE_EVENT)
+        header = protocol.sign_stripe(body, SECRET, int(time.time()))
+        assert stripe.WebhookSignature.verify_header(body.decode(), header, SECRET, tolerance=300)
+
+
+class TestStoringOnce:
+    def test_a_redelivery_is_stored_once(self, client: TestClient) -> None:
+        body = body_of(INVOICE_EVENT)
+        first = client.post("/webhooks/stripe/acme", content=body, headers=signed("stripe", body))
+        again = client.post("/webhooks/stripe/acme", content=body, headers=signed("stripe", body))
+        assert (first.json()["status"], again.json()["status"]) == ("stored", "duplicate")
+        assert deliveries() == 1
+
+    def test_unknown_workspace_is_404(self, client: TestClient) -> None:
+        body = body_of(INVOICE_EVENT)
+        assert (
+            client.post(
+                "/webhooks/stripe/nope", content=body, headers=signed("stripe", body)
+            ).status_code
+            == 404
+        )
+
+
+class TestDrain:
+    def test_deliveries_become_signals_exactly_once(self, client: TestClient) -> None:
+        for payload in (
+            INVOICE_EVENT,
+            PAYLOADS["posthog"],
+            {"id": "evt_bad", "type": "radar.x", "created": 1},
+        ):
+            body = body_of(payload)
+            provider = "posthog" if "event" in payload else "stripe"
+            client.post(f"/webhooks/{provider}/acme", content=body, headers=signed(provider, body))
+        with session_scope() as session:
+            report = webhooks.drain(session)
+        assert (report.processed, report.signals, report.failed) == (2, 2, 1)
+        with session_scope() as session:
+            again = webhooks.drain(session)
+            assert again.processed == 0
+            assert session.scalar(select(func.count()).select_from(Signal)) == 2
+            failed = session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.status == "failed")
+            ).one()
+            assert "radar.x is not one journeyops turns into signals" in (failed.error or "")
+
+    def test_linear_and_jira_deliveries_wait_for_their_handlers(self, client: TestClient) -> None:
+        body = body_of(PAYLOADS["jira"])
+        client.post("/webhooks/jira/acme", content=body, headers=signed("jira", body))
+        with session_scope() as session:
+            assert webhooks.drain(session).processed == 0
+            assert session.scalars(select(WebhookDelivery)).one().status == "received"
