@@ -28,6 +28,20 @@ class PageCounts:
     ignored: int = 0
 
 
+def _insert_counting(
+    session: Session, statement: Any, model: Any, rows: list[dict[str, Any]]
+) -> int:
+    """Insert ``rows``; return how many were inserted (not skipped by ON CONFLICT).
+
+    SQLite's executemany reports that exactly; psycopg's does not, so PostgreSQL counts the
+    rows RETURNING gives back.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return len(connection.execute(statement.returning(model.__table__.c.id), rows).all())
+    return int(connection.execute(statement, rows).rowcount)
+
+
 def _newest(records: list[SignalRecord]) -> dict[str, SignalRecord]:
     """Keep one record per external id: the highest sequence (the last of equals)."""
     chosen: dict[str, SignalRecord] = {}
@@ -90,9 +104,7 @@ def upsert_signals(
         statement = dialect_insert(session, Signal).on_conflict_do_nothing(
             index_elements=["workspace_id", "source", "external_id"]
         )
-        # RETURNING counts exactly the rows this pull inserted, on SQLite and PostgreSQL alike.
-        returning = statement.returning(Signal.__table__.c.id)
-        inserted = len(session.connection().execute(returning, new_rows).all())
+        inserted = _insert_counting(session, statement, Signal, new_rows)
         counts.created += inserted
         counts.unchanged += len(new_rows) - inserted
     session.flush()
