@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from model.db import get_sessionmaker
+from model.db import session_scope
 from model.enums import Role
 from model.services import workspaces
 
@@ -19,15 +19,8 @@ bearer = HTTPBearer(auto_error=False, description="A workspace API token: `Beare
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session whose transaction commits when the request succeeds and rolls back otherwise."""
-    session = get_sessionmaker(request.app.state.database_url)()
-    try:
+    with session_scope(request.app.state.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
