@@ -11,7 +11,7 @@ from model import repository
 from model.errors import NotFound
 from model.schemas import StageSpec, StepSpec
 from model.services import items, journeys
-from model.tables import ChangeEvent, Stage, Step
+from model.tables import ChangeEvent, Item, Stage, Step
 
 router = APIRouter(tags=["structure"])
 
@@ -160,9 +160,9 @@ def unplace(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> 
     responses={409: {"description": "A forbidden direction, or not in one journey."}},
 )
 def link(source_id: int, target_id: int, session: SessionDep, caller: Editor) -> None:
-    source = items.get_item(session, caller.workspace_id, source_id)
-    target = items.get_item(session, caller.workspace_id, target_id)
-    items.link_items(session, source, target, caller.actor)
+    items.link_items(
+        session, *_pair(session, caller.workspace_id, source_id, target_id), caller.actor
+    )
 
 
 @router.delete(
@@ -171,9 +171,17 @@ def link(source_id: int, target_id: int, session: SessionDep, caller: Editor) ->
     summary="Unlink two items",
 )
 def unlink(source_id: int, target_id: int, session: SessionDep, caller: Editor) -> None:
-    source = items.get_item(session, caller.workspace_id, source_id)
-    target = items.get_item(session, caller.workspace_id, target_id)
-    items.unlink_items(session, source, target, caller.actor)
+    items.unlink_items(
+        session, *_pair(session, caller.workspace_id, source_id, target_id), caller.actor
+    )
+
+
+def _pair(
+    session: SessionDep, workspace_id: int, source_id: int, target_id: int
+) -> tuple[Item, Item]:
+    return items.get_item(session, workspace_id, source_id), items.get_item(
+        session, workspace_id, target_id
+    )
 
 
 def _history(events: list[ChangeEvent]) -> list[HistoryOut]:

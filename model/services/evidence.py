@@ -98,13 +98,16 @@ def _group_step(
         insight_vectors = features.transform([" ".join(evidence[i.id]) for i in with_evidence])
         similarity = (signal_vectors @ insight_vectors.T).toarray()
         remaining = []
+        joining: dict[int, list[Signal]] = {}
         for index, row in enumerate(similarity):
             best = int(np.argmax(row))
             if row[best] >= settings.group_similarity:
-                _attach(session, with_evidence[best], [signals[index]], step)
-                report.attached += 1
+                joining.setdefault(best, []).append(signals[index])
             else:
                 remaining.append(index)
+        for best, members in joining.items():
+            _attach(session, with_evidence[best], members, step)
+            report.attached += len(members)
     if not remaining:
         return
     # Greedy grouping: each signal joins the first group whose leader it reads like.
@@ -148,8 +151,9 @@ def _attach(session: Session, insight: Item, signals: list[Signal], step: Step) 
     session.add_all(SignalEvidence(signal_id=s.id, item_id=insight.id) for s in signals)
     session.flush()
     if insight.machine_made:
-        every = [s for s in repository.signals_for_item(session, insight.id)]
-        insight.description = _description(step, every)
+        insight.description = _description(
+            step, list(repository.signals_for_item(session, insight.id))
+        )
         session.flush()
 
 

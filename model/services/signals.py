@@ -157,13 +157,6 @@ def set_cursor(
     session.execute(statement)
 
 
-def write_page(
-    session: Session, workspace_id: int, source: str, run_id: int, page: Page
-) -> PageCounts:
-    """Write one page's signals, skipped records, run counts and cursor together."""
-    return write_pages(session, workspace_id, source, run_id, [page])
-
-
 def write_pages(
     session: Session, workspace_id: int, source: str, run_id: int, pages: list[Page]
 ) -> PageCounts:
