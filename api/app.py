@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routers import items, journeys, signals, structure, webhooks, workspace
+from api.routers import items, journeys, signals, structure, views, webhooks, workspace
 from model.errors import Conflict, InvalidInput, JourneyOpsError, NotFound
 from model.settings import get_settings
 
@@ -89,6 +89,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(journeys.router)
+    app.include_router(views.router)
     app.include_router(items.router)
     app.include_router(structure.router)
     app.include_router(signals.router)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from model.db import dialect_insert
+from model.schemas import TableQuery
 from model.tables import (
     ApiToken,
     ChangeEvent,
@@ -209,6 +210,19 @@ def placements_of_journey(session: Session, journey_id: int) -> list[Placement]:
 def placement(session: Session, item_id: int, step_id: int) -> Placement | None:
     return session.scalar(
         select(Placement).where(Placement.item_id == item_id, Placement.step_id == step_id)
+    )
+
+
+def placements_of_item_in_journey(
+    session: Session, item_id: int, journey_id: int
+) -> list[Placement]:
+    return list(
+        session.scalars(
+            select(Placement)
+            .where(Placement.item_id == item_id, Placement.journey_id == journey_id)
+            .options(selectinload(Placement.step))
+            .order_by(Placement.id)
+        )
     )
 
 
@@ -561,3 +575,90 @@ def signals_for_item(session: Session, item_id: int) -> Sequence[Signal]:
         .where(SignalEvidence.item_id == item_id)
         .order_by(Signal.occurred_at, Signal.id)
     ).all()
+
+
+# The table view -----------------------------------------------------------------------------
+
+_PRIORITY_RANK = case(
+    (Item.priority == "high", 3),
+    (Item.priority == "medium", 2),
+    (Item.priority == "low", 1),
+    else_=0,
+)
+
+
+def table_sort_keys(sort: str) -> list[Any]:
+    """The ordered key expressions of a table sort (never NULL, so keyset paging holds)."""
+    name = sort.removeprefix("-")
+    keys: dict[str, list[Any]] = {
+        "journey": [Stage.position, Step.position, Item.type, Item.title],
+        "title": [Item.title],
+        "type": [Item.type, Item.title],
+        "status": [Item.status, Item.title],
+        "owner": [func.coalesce(Item.owner, ""), Item.title],
+        "priority": [_PRIORITY_RANK, Item.title],
+        "impact": [func.coalesce(Item.impact, 0), Item.title],
+        "effort": [func.coalesce(Item.effort, 0), Item.title],
+        "placed_at": [Placement.created_at],
+        "updated_at": [Item.updated_at],
+    }
+    return [*keys[name], Placement.id]
+
+
+def table_page(
+    session: Session,
+    journey_id: int,
+    query: TableQuery,
+    *,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Return up to ``limit`` rows (placement, item, step, stage, *sort key values) after the
+    keyset position ``after``, filtered by ``query``."""
+    keys = table_sort_keys(query.sort)
+    descending = query.sort.startswith("-")
+    conditions: list[Any] = [Placement.journey_id == journey_id]
+    if query.types:
+        conditions.append(Item.type.in_([str(t) for t in query.types]))
+    if query.statuses:
+        conditions.append(Item.status.in_(query.statuses))
+    if query.owners:
+        conditions.append(Item.owner.in_(query.owners))
+    if query.priorities:
+        conditions.append(Item.priority.in_([str(p) for p in query.priorities]))
+    if query.impact_min is not None:
+        conditions.append(Item.impact >= query.impact_min)
+    if query.impact_max is not None:
+        conditions.append(Item.impact <= query.impact_max)
+    if query.effort_min is not None:
+        conditions.append(Item.effort >= query.effort_min)
+    if query.effort_max is not None:
+        conditions.append(Item.effort <= query.effort_max)
+    if query.stage_ids:
+        conditions.append(Step.stage_id.in_(query.stage_ids))
+    if query.step_ids:
+        conditions.append(Placement.step_id.in_(query.step_ids))
+    if query.updated_after is not None:
+        conditions.append(Item.updated_at >= query.updated_after)
+    if query.updated_before is not None:
+        conditions.append(Item.updated_at < query.updated_before)
+    if query.placed_after is not None:
+        conditions.append(Placement.created_at >= query.placed_after)
+    if query.placed_before is not None:
+        conditions.append(Placement.created_at < query.placed_before)
+    if after is not None:
+        position = tuple_(*keys)
+        bound = tuple_(
+            *[literal(value, type_=key.type) for key, value in zip(keys, after, strict=True)]
+        )
+        conditions.append(position < bound if descending else position > bound)
+    statement = (
+        select(Placement, Item, Step, Stage, *keys)
+        .join(Item, Item.id == Placement.item_id)
+        .join(Step, Step.id == Placement.step_id)
+        .join(Stage, Stage.id == Step.stage_id)
+        .where(*conditions)
+        .order_by(*[key.desc() if descending else key.asc() for key in keys])
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.execute(statement)]

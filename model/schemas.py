@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from model.enums import (
+    STATUSES,
     Channel,
     Direction,
     EvaluationPeriod,
@@ -202,3 +203,65 @@ def parse(model: type[Strict], data: Any, *, context: str | None = None) -> Any:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_from(error, context=context) from None
+
+
+TABLE_SORTS = (
+    "journey",
+    "title",
+    "type",
+    "status",
+    "owner",
+    "priority",
+    "impact",
+    "effort",
+    "placed_at",
+    "updated_at",
+)
+
+
+class TableQuery(Strict):
+    """Filters of the table view; every one given must hold (AND)."""
+
+    types: list[ItemType] = Field(default_factory=list, description="Item types to keep.")
+    statuses: list[str] = Field(default_factory=list, description="Statuses to keep.")
+    owners: list[str] = Field(default_factory=list, description="Owners to keep.")
+    priorities: list[Priority] = Field(default_factory=list, description="Priorities to keep.")
+    impact_min: Score | None = Field(default=None, description="Impact at least this.")
+    impact_max: Score | None = Field(default=None, description="Impact at most this.")
+    effort_min: Score | None = Field(default=None, description="Effort at least this.")
+    effort_max: Score | None = Field(default=None, description="Effort at most this.")
+    stage_ids: list[int] = Field(default_factory=list, description="Stages to keep.")
+    step_ids: list[int] = Field(default_factory=list, description="Steps to keep.")
+    updated_after: datetime | None = Field(default=None, description="Changed at or after.")
+    updated_before: datetime | None = Field(default=None, description="Changed before.")
+    placed_after: datetime | None = Field(default=None, description="Placed at or after.")
+    placed_before: datetime | None = Field(default=None, description="Placed before.")
+    sort: str = Field(
+        default="journey",
+        description="Column to sort by, `-` in front for descending: "
+        + ", ".join(TABLE_SORTS)
+        + ". `journey` is stage, step, type and title order.",
+    )
+
+    @field_validator("sort")
+    @classmethod
+    def _known_sort(cls, value: str) -> str:
+        if value.removeprefix("-") not in TABLE_SORTS:
+            raise ValueError(f"unknown sort {value!r}; use one of {', '.join(TABLE_SORTS)}")
+        return value
+
+    @field_validator("statuses")
+    @classmethod
+    def _known_statuses(cls, value: list[str]) -> list[str]:
+        known = sorted({status.value for enum in STATUSES.values() for status in enum})
+        unknown = [status for status in value if status not in known]
+        if unknown:
+            raise ValueError(f"unknown status {unknown[0]!r}; use one of {', '.join(known)}")
+        return value
+
+    @field_validator("updated_after", "updated_before", "placed_after", "placed_before")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value

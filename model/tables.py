@@ -311,9 +311,11 @@ class Item(IdMixin, TimestampMixin, Base):
     evaluation_period: Mapped[str | None] = mapped_column(String(10))
 
     placements: Mapped[list[Placement]] = relationship(
-        lazy="raise", back_populates="item", passive_deletes=True
+        lazy="raise", back_populates="item", cascade="all, delete-orphan", passive_deletes=True
     )
-    personas: Mapped[list[ItemPersona]] = relationship(lazy="raise", passive_deletes=True)
+    personas: Mapped[list[ItemPersona]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Touchpoint(Item):

@@ -57,3 +57,15 @@ def update_item(
     item = items.get_item(session, caller.workspace_id, item_id)
     items.update_item(session, item, body, caller.actor)
     return item
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an item everywhere (a building block's source included)",
+)
+def delete_item(item_id: int, session: SessionDep, caller: Editor) -> None:
+    """The item goes from every step of every journey it is placed on, with its links and
+    evidence; its history keeps the deletion."""
+    item = items.get_item(session, caller.workspace_id, item_id)
+    items.delete_item(session, item, caller.actor)

@@ -153,6 +153,17 @@ def unplace(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> 
     )
 
 
+@router.delete(
+    "/journeys/{slug}/items/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an item from every step of a journey; it stays on other journeys",
+)
+def remove_from_journey(slug: str, item_id: int, session: SessionDep, caller: Editor) -> None:
+    journey = journeys.get_journey(session, caller.workspace_id, slug)
+    item = items.get_item(session, caller.workspace_id, item_id)
+    items.remove_from_journey(session, item, journey.id, caller.actor)
+
+
 @router.put(
     "/items/{source_id}/links/{target_id}",
     status_code=status.HTTP_204_NO_CONTENT,

@@ -234,6 +234,29 @@ def remove_placement(session: Session, item: Item, step: Step, actor: str) -> No
     session.flush()
 
 
+def remove_from_journey(session: Session, item: Item, journey_id: int, actor: str) -> int:
+    """Take an item off every step of one journey; it stays on other journeys. Returns how
+    many placements went."""
+    placements = repository.placements_of_item_in_journey(session, item.id, journey_id)
+    if not placements:
+        raise NotFound(f"{item.type} {item.title!r} is not placed on this journey")
+    for placement in placements:
+        history.record(
+            session,
+            workspace_id=item.workspace_id,
+            journey_id=journey_id,
+            item_id=item.id,
+            entity="placement",
+            entity_id=placement.id,
+            action="unplaced",
+            summary=f"removed {item.type} {item.title!r} from step {placement.step.name!r}",
+            actor=actor,
+        )
+        session.delete(placement)
+    session.flush()
+    return len(placements)
+
+
 def is_building_block(session: Session, item: Item) -> bool:
     """Return whether the item is reused on more than one step."""
     return repository.placement_count(session, item.id) > 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,6 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from model import repository
+from model.errors import InvalidInput
+from model.schemas import TableQuery
 from model.services.history import plain
 from model.tables import Item, Journey, Stage, Step
 
@@ -113,3 +118,129 @@ def placement_rows(session: Session, journey: Journey) -> list[dict[str, Any]]:
                         row[column] = getattr(item, column)
                 rows.append({k: plain(v) for k, v in row.items()})
     return rows
+
+
+# The table view: filtered, sorted and paged by cursor ---------------------------------------
+
+
+@dataclass
+class TablePage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    plain_values = [
+        {"at": value.isoformat()} if isinstance(value, datetime) else value for value in values
+    ]
+    raw = json.dumps({"sort": sort, "after": plain_values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    problem = "cursor: not a cursor this view gave out; start again without one"
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        values = data["after"]
+        cursor_sort = data["sort"]
+        if not isinstance(values, list):
+            raise InvalidInput(problem, field="cursor")
+        decoded = [
+            datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value
+            for value in values
+        ]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput(problem, field="cursor") from None
+    if cursor_sort != sort:
+        raise InvalidInput(
+            f"cursor: it pages the sort {cursor_sort!r}, not {sort!r}; "
+            "start again without a cursor when the sort changes",
+            field="cursor",
+        )
+    if len(decoded) != len(repository.table_sort_keys(sort)):
+        raise InvalidInput(problem, field="cursor")
+    return decoded
+
+
+def table_page(
+    session: Session,
+    journey: Journey,
+    query: TableQuery,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TablePage:
+    """One page of the table view: a row per placement passing every filter."""
+    after = _decode_cursor(cursor, query.sort) if cursor else None
+    found = repository.table_page(session, journey.id, query, after=after, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    item_ids = list({row[1].id for row in found})
+    counts = repository.placement_counts(session, item_ids)
+    evidence = repository.evidence_summary(session, item_ids)
+    rows = []
+    for placement, item, step, stage, *_ in found:
+        row: dict[str, Any] = {
+            "placement_id": placement.id,
+            "item_id": item.id,
+            "stage_id": stage.id,
+            "step_id": step.id,
+            "stage": stage.name,
+            "step": step.name,
+            "building_block": counts.get(item.id, 0) > 1,
+            "evidence": evidence.get(item.id, {}).get("count", 0),
+            "placed_at": placement.created_at,
+        }
+        for column in TABLE_COLUMNS:
+            if column not in row:
+                row[column] = getattr(item, column)
+        rows.append(row)
+    next_cursor = _encode_cursor(query.sort, found[-1][4:]) if more and found else None
+    return TablePage(rows=rows, next_cursor=next_cursor)
+
+
+def table_rows(session: Session, journey: Journey, query: TableQuery) -> Iterator[dict[str, Any]]:
+    """Every row of the table view, page after page (for exports)."""
+    cursor = None
+    while True:
+        page = table_page(session, journey, query, cursor=cursor, limit=1000)
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+# The priority view --------------------------------------------------------------------------
+
+QUADRANTS = ("quick_wins", "big_bets", "fill_ins", "money_pits")
+
+
+def quadrant(impact: int, effort: int, *, high_impact: int = 3, high_effort: int = 3) -> str:
+    """Name the quadrant of an impact/effort pair (both 1-5)."""
+    if impact >= high_impact:
+        return "big_bets" if effort >= high_effort else "quick_wins"
+    return "money_pits" if effort >= high_effort else "fill_ins"
+
+
+def priority_view(
+    session: Session, journey: Journey, *, high_impact: int = 3, high_effort: int = 3
+) -> dict[str, list[Item]]:
+    """Opportunities and solutions on the journey by quadrant; unscored ones apart."""
+    query = TableQuery.model_validate({"types": ["opportunity", "solution"]})
+    grouped: dict[str, list[Item]] = {name: [] for name in (*QUADRANTS, "unscored")}
+    seen: set[int] = set()
+    for _, item, *_ in repository.table_page(session, journey.id, query, after=None, limit=10**6):
+        if item.id in seen:
+            continue
+        seen.add(item.id)
+        if item.impact is None or item.effort is None:
+            grouped["unscored"].append(item)
+        else:
+            name = quadrant(
+                item.impact, item.effort, high_impact=high_impact, high_effort=high_effort
+            )
+            grouped[name].append(item)
+    for items in grouped.values():
+        items.sort(key=lambda i: (-(i.impact or 0), i.effort or 0, i.title))
+    return grouped

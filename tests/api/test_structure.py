@@ -138,6 +138,11 @@ class TestIsolation:
             ("get", f"/items/{ids['insight']}/history", None),
             ("get", "/journeys/trial/history", None),
             ("post", "/journeys/trial/stages", {"name": "x"}),
+            ("delete", f"/journeys/trial/items/{ids['insight']}", None),
+            ("delete", f"/items/{ids['insight']}", None),
+            ("get", "/journeys/trial/table", None),
+            ("get", "/journeys/trial/table.csv", None),
+            ("get", "/journeys/trial/priority", None),
         ]
         for method, path, body in calls:
             response = client.request(method, path, json=body, headers=auth(intruder))
