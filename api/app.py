@@ -9,7 +9,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.routers import items, journeys, signals, structure, views, webhooks, workspace
+from api.routers import (
+    items,
+    journeys,
+    signals,
+    structure,
+    tickets,
+    views,
+    webhooks,
+    workspace,
+)
 from model.errors import Conflict, InvalidInput, JourneyOpsError, NotFound
 from model.settings import get_settings
 
@@ -93,6 +102,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(structure.router)
     app.include_router(signals.router)
+    app.include_router(tickets.router)
     app.include_router(workspace.router)
     app.include_router(webhooks.router)
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)

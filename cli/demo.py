@@ -11,14 +11,16 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cli.context import console, database
-from cli.render import journey_tree, pull_table
+from cli.render import journey_tree, pull_table, ticket_table
 from connectors.sandbox import data as sandbox_data
+from connectors.sandbox import trackers
 from connectors.sandbox.seed import capture_events
 from connectors.sandbox.server import SandboxServer, free_port, port_is_free
 from flows.pull import pull_workspace
+from flows.tickets import push_tickets
 from model import repository
 from model.schemas import MemberSpec, WorkspaceSpec
-from model.services import journey_files, sources, views, workspaces
+from model.services import items, journey_files, sources, tickets, views, workspaces
 from model.settings import reset_settings
 from model.tables import Workspace
 
@@ -74,6 +76,35 @@ def use_sandbox_keys() -> None:
     reset_settings()
 
 
+def use_sandbox_trackers(url: str) -> None:
+    """Point this process's Linear and Jira settings at the stand-ins."""
+    os.environ["JOURNEYOPS_LINEAR__API_KEY"] = trackers.LINEAR_KEY
+    os.environ["JOURNEYOPS_LINEAR__URL"] = f"{url}/linear/graphql"
+    os.environ["JOURNEYOPS_JIRA__URL"] = f"{url}/jira"
+    os.environ["JOURNEYOPS_JIRA__EMAIL"] = trackers.JIRA_EMAIL
+    os.environ["JOURNEYOPS_JIRA__API_TOKEN"] = trackers.JIRA_TOKEN
+    reset_settings()
+
+
+DEMO_OPPORTUNITY = "opportunity-let-admins-connect-tools-without-handling-api-keys"
+
+
+def push_demo_tickets() -> None:
+    """Mark the demo opportunity for follow-up in both trackers and push it."""
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        item = items.get_item_by_key(session, workspace.id, DEMO_OPPORTUNITY)
+        for tracker in ("linear", "jira"):
+            tickets.request_ticket(session, item, tracker, "demo")
+    console.print(
+        "Pushing the demo opportunity to the sandbox Linear and Jira (Prefect flow run)..."
+    )
+    push_tickets(WORKSPACE.slug)
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        console.print(ticket_table(repository.ticket_links(session, workspace.id)))
+
+
 def run_demo() -> None:
     """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
     build_workspace()
@@ -86,6 +117,8 @@ def run_demo() -> None:
         console.print(f"Pulling signals from the sandbox at {url} (Prefect flow run)...")
         summaries = pull_workspace(WORKSPACE.slug or "", classify_journey=DEMO_JOURNEY)
         console.print(pull_table(summaries))
+        use_sandbox_trackers(url)
+        push_demo_tickets()
     finally:
         if server is not None:
             server.stop()

@@ -755,3 +755,77 @@ def sandbox(
 
 if __name__ == "__main__":
     app()
+
+
+tickets_app = typer.Typer(
+    help="Follow-up tickets in Linear and Jira: request, push, sync.", no_args_is_help=True
+)
+app.add_typer(tickets_app, name="tickets")
+
+
+@tickets_app.command("request")
+@friendly_errors
+def tickets_request(
+    item_key: str = typer.Argument(..., help="Key of the opportunity or solution."),
+    tracker: str = typer.Option(..., "--tracker", "-t", help="linear or jira."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Mark an item for follow-up; `journeyops tickets push` creates the ticket."""
+    from model.services import items as item_service
+    from model.services import tickets as ticket_service
+
+    with database() as (session, settings):
+        ws = _workspace(session, workspace)
+        item = item_service.get_item_by_key(session, ws.id, item_key)
+        link, created = ticket_service.request_ticket(session, item, tracker, settings.actor)
+        console.print(
+            f"{'Marked' if created else 'Already marked'}: {item.key} -> {tracker} "
+            f"({link.destination}), state {link.state}"
+        )
+
+
+@tickets_app.command("list")
+@friendly_errors
+def tickets_list(workspace: str | None = WorkspaceOption) -> None:
+    """Show the workspace's ticket links."""
+    from cli.render import ticket_table
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        console.print(ticket_table(repository.ticket_links(session, ws.id)))
+
+
+@tickets_app.command("push")
+@friendly_errors
+def tickets_push(workspace: str | None = WorkspaceOption) -> None:
+    """Create the requested tickets now, as a Prefect flow run."""
+    from cli.render import ticket_table
+    from flows.tickets import TicketsFailed, push_tickets
+
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    try:
+        push_tickets(slug)
+    except TicketsFailed as error:
+        err_console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        with database() as (session, _):
+            ws = _workspace(session, slug)
+            console.print(ticket_table(repository.ticket_links(session, ws.id)))
+
+
+@tickets_app.command("sync")
+@friendly_errors
+def tickets_sync(workspace: str | None = WorkspaceOption) -> None:
+    """Read linked tickets back now, as a Prefect flow run."""
+    from flows.tickets import sync_tickets
+
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    for outcome in sync_tickets(slug):
+        console.print(
+            f"{outcome.tracker}: {outcome.checked} checked, {outcome.changed} changed, "
+            f"{outcome.done} done, {outcome.missing} missing"
+            + (f" - {outcome.error}" if outcome.error else "")
+        )

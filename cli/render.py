@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -104,4 +105,20 @@ def classify_summary(report: Any) -> Table:
         f"{report.placed} placed, {report.accepted} accepted ({report.share_accepted:.0%}), "
         f"{report.to_review} to review; learned from {report.examples} confirmed placements"
     )
+    return table
+
+
+def ticket_table(links: Sequence[Any]) -> Table:
+    """Render ticket links: where each item's follow-up lives and how it stands."""
+    table = Table("id", "item", "tracker", "state", "ticket", "status", "url / error")
+    for link in links:
+        table.add_row(
+            str(link.id),
+            link.item.key,
+            link.tracker,
+            link.state,
+            link.external_key or "",
+            (link.remote_status or "") + (" (done)" if link.done else ""),
+            link.error if link.state == "failed" else (link.url or ""),
+        )
     return table

@@ -13,12 +13,13 @@ from typing import Any
 from prefect import serve
 
 from flows.pull import pull_intercom, pull_posthog, pull_stripe, pull_workspace
+from flows.tickets import push_tickets, sync_tickets
 
 PULL_INTERVAL_SECONDS = 15 * 60
 
 
 def deployments(workspace: str) -> list[Any]:
-    """The deployments a small team runs: a scheduled pull and on-demand pulls per source."""
+    """The deployments a small team runs: pulls (scheduled and on demand) and tickets."""
     parameters = {"workspace": workspace}
     scheduled = pull_workspace.to_deployment(
         name=f"{workspace}-every-15-minutes",
@@ -32,7 +33,21 @@ def deployments(workspace: str) -> list[Any]:
         )
         for flow in (pull_stripe, pull_intercom, pull_posthog)
     ]
-    return [scheduled, *on_demand]
+    tickets = [
+        push_tickets.to_deployment(
+            name=f"{workspace}-every-5-minutes",
+            interval=5 * 60,
+            parameters=parameters,
+            tags=["journeyops", "tickets"],
+        ),
+        sync_tickets.to_deployment(
+            name=f"{workspace}-every-15-minutes",
+            interval=PULL_INTERVAL_SECONDS,
+            parameters=parameters,
+            tags=["journeyops", "tickets"],
+        ),
+    ]
+    return [scheduled, *on_demand, *tickets]
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, tuple_
+from sqlalchemy import case, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from model.db import dialect_insert
@@ -29,6 +30,7 @@ from model.tables import (
     SourceCursor,
     Stage,
     Step,
+    TicketLink,
     Workspace,
 )
 
@@ -662,3 +664,139 @@ def table_page(
         .limit(limit)
     )
     return [tuple(row) for row in session.execute(statement)]
+
+
+# Ticket links -------------------------------------------------------------------------------
+
+
+def ticket_link(session: Session, item_id: int, tracker: str) -> TicketLink | None:
+    return session.scalar(
+        select(TicketLink).where(TicketLink.item_id == item_id, TicketLink.tracker == tracker)
+    )
+
+
+def ticket_link_by_id(session: Session, workspace_id: int, link_id: int) -> TicketLink | None:
+    return session.scalar(
+        select(TicketLink).where(TicketLink.workspace_id == workspace_id, TicketLink.id == link_id)
+    )
+
+
+def ticket_links_of_item(session: Session, item_id: int) -> Sequence[TicketLink]:
+    return session.scalars(
+        select(TicketLink).where(TicketLink.item_id == item_id).order_by(TicketLink.id)
+    ).all()
+
+
+def ticket_links(
+    session: Session, workspace_id: int, *, states: Sequence[str] | None = None
+) -> Sequence[TicketLink]:
+    query = (
+        select(TicketLink)
+        .where(TicketLink.workspace_id == workspace_id)
+        .options(selectinload(TicketLink.item))
+    )
+    if states:
+        query = query.where(TicketLink.state.in_(list(states)))
+    return session.scalars(query.order_by(TicketLink.id)).all()
+
+
+def ticket_link_by_external(
+    session: Session, workspace_id: int, tracker: str, external_id: str
+) -> TicketLink | None:
+    return session.scalar(
+        select(TicketLink).where(
+            TicketLink.workspace_id == workspace_id,
+            TicketLink.tracker == tracker,
+            TicketLink.external_id == external_id,
+        )
+    )
+
+
+def ticket_links_to_push(
+    session: Session, workspace_id: int | None, now: datetime, limit: int
+) -> list[int]:
+    """Links waiting for a ticket: requested, or being created by a run whose claim lapsed."""
+    query = select(TicketLink.id).where(
+        or_(
+            TicketLink.state == "requested",
+            (TicketLink.state == "creating")
+            & or_(TicketLink.claimed_until.is_(None), TicketLink.claimed_until < now),
+        )
+    )
+    if workspace_id is not None:
+        query = query.where(TicketLink.workspace_id == workspace_id)
+    return list(session.scalars(query.order_by(TicketLink.id).limit(limit)))
+
+
+def claim_ticket_link(session: Session, link_id: int, now: datetime, until: datetime) -> bool:
+    """Atomically take a link for one run; False when another run holds it or it is done."""
+    result = session.execute(
+        update(TicketLink)
+        .where(
+            TicketLink.id == link_id,
+            or_(
+                TicketLink.state == "requested",
+                (TicketLink.state == "creating")
+                & or_(TicketLink.claimed_until.is_(None), TicketLink.claimed_until < now),
+            ),
+        )
+        .values(
+            state="creating",
+            claimed_until=until,
+            attempts=TicketLink.attempts + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def ticket_links_to_sync(
+    session: Session, workspace_id: int | None, tracker: str
+) -> Sequence[TicketLink]:
+    query = select(TicketLink).where(
+        TicketLink.tracker == tracker,
+        TicketLink.state == "linked",
+        TicketLink.external_id.is_not(None),
+    )
+    if workspace_id is not None:
+        query = query.where(TicketLink.workspace_id == workspace_id)
+    return session.scalars(query.order_by(TicketLink.id)).all()
+
+
+def links_touching(session: Session, item_ids: Sequence[int]) -> list[ItemLink]:
+    """Every link with one end among ``item_ids``, both ends loaded."""
+    if not item_ids:
+        return []
+    return list(
+        session.scalars(
+            select(ItemLink)
+            .where(or_(ItemLink.source_id.in_(item_ids), ItemLink.target_id.in_(item_ids)))
+            .options(selectinload(ItemLink.source), selectinload(ItemLink.target))
+            .order_by(ItemLink.id)
+        )
+    )
+
+
+def placements_with_names(session: Session, item_id: int) -> list[tuple[str, str, str]]:
+    """(journey, stage, step) names of every placement of an item, in journey order."""
+    rows = session.execute(
+        select(Journey.name, Stage.name, Step.name)
+        .select_from(Placement)
+        .join(Step, Step.id == Placement.step_id)
+        .join(Stage, Stage.id == Step.stage_id)
+        .join(Journey, Journey.id == Placement.journey_id)
+        .where(Placement.item_id == item_id)
+        .order_by(Journey.name, Stage.position, Step.position)
+    )
+    return [(journey, stage, step) for journey, stage, step in rows]
+
+
+def first_journey_of_item(session: Session, item_id: int) -> Journey | None:
+    return session.scalar(
+        select(Journey)
+        .join(Placement, Placement.journey_id == Journey.id)
+        .where(Placement.item_id == item_id)
+        .order_by(Placement.id)
+        .limit(1)
+    )

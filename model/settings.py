@@ -114,6 +114,44 @@ class ClassifySettings(BaseModel):
     )
 
 
+class LinearSettings(BaseModel):
+    api_key: SecretStr | None = Field(
+        default=None, description="Personal API key (sent without 'Bearer') or OAuth token."
+    )
+    url: str = Field(default="https://api.linear.app/graphql", description="GraphQL endpoint.")
+    team_key: str | None = Field(
+        default=None,
+        description="Team (e.g. ENG) used when neither journey nor workspace names one.",
+    )
+
+
+class JiraSettings(BaseModel):
+    url: str | None = Field(default=None, description="Site address, https://acme.atlassian.net.")
+    email: str | None = Field(default=None, description="Account email the API token belongs to.")
+    api_token: SecretStr | None = Field(default=None, description="Atlassian API token.")
+    project_key: str | None = Field(
+        default=None, description="Project used when neither journey nor workspace names one."
+    )
+    issue_type: str = Field(default="Task", description="Issue type of created tickets.")
+
+
+class TicketSettings(BaseModel):
+    """Pushing follow-up to trackers and reading it back."""
+
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Address of the journeyops API; tickets link back to items under it.",
+    )
+    claim_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="How long a run holds a ticket it is creating before another may take over.",
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, description="Pushes of one item before it waits for a person."
+    )
+
+
 class WebhookSettings(BaseModel):
     """Signing secrets of the providers that call journeyops' webhooks."""
 
@@ -187,6 +225,9 @@ class Settings(BaseSettings):
     posthog: PostHogSettings = Field(default_factory=PostHogSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    linear: LinearSettings = Field(default_factory=LinearSettings)
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
 
     @field_validator("database_url")
     @classmethod

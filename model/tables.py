@@ -617,6 +617,53 @@ class WebhookDelivery(IdMixin, Base):
     processed_at: Mapped[datetime | None] = mapped_column()
 
 
+TRACKERS = ["linear", "jira"]
+TICKET_STATES = ["requested", "creating", "linked", "failed"]
+
+
+class TicketLink(IdMixin, TimestampMixin, Base):
+    """An item's ticket in Linear or Jira, stored before the tracker is called.
+
+    ``marker`` is written into the ticket itself (Linear: the issue id we choose and the
+    attachment URL; Jira: a label), so a run that lost the tracker's answer finds the ticket
+    instead of creating a second one. ``claimed_until`` keeps two runs from pushing at once.
+    """
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (
+        UniqueConstraint("item_id", "tracker"),
+        UniqueConstraint("tracker", "marker"),
+        Index("ix_ticket_links_state", "state", "id"),
+        CheckConstraint(_in("tracker", TRACKERS), name="tracker"),
+        CheckConstraint(_in("state", TICKET_STATES), name="state"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    tracker: Mapped[str] = mapped_column(String(10))
+    destination: Mapped[str | None] = mapped_column(String(50))
+    state: Mapped[str] = mapped_column(String(20), default="requested")
+    marker: Mapped[str] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    external_key: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    remote_status: Mapped[str | None] = mapped_column(String(100))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200), default="system")
+    linked_at: Mapped[datetime | None] = mapped_column()
+    synced_at: Mapped[datetime | None] = mapped_column()
+    shipped_at: Mapped[datetime | None] = mapped_column()
+    metric_before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    metric_after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    item: Mapped[Item] = relationship(lazy="raise")
+
+
 class ChangeEvent(IdMixin, Base):
     """One entry of the append-only change history of items and journeys.
 

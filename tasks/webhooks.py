@@ -13,6 +13,7 @@ from tasks.logging import run_logger
 class DrainSummary(BaseModel):
     processed: int
     signals: int
+    tickets: int
     failed: int
     retrying: int
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.sandbox import data as sandbox_data
+from connectors.sandbox import trackers
 from connectors.sandbox.hogql import HogQLError, translate
 
 STRIPE_LISTS = {"events", "subscriptions", "invoices", "refunds"}
@@ -47,6 +48,7 @@ class SandboxState:
     requests: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     db: sqlite3.Connection | None = None
+    trackers: trackers.TrackerState = field(default_factory=trackers.TrackerState.fresh)
     _stripe_sorted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stripe_positions: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -438,6 +440,7 @@ async def control_reset(request: Request) -> Response:
         state.faults.clear()
         state.revoked.clear()
         state.requests.clear()
+        state.trackers = trackers.TrackerState.fresh()
         state.load_posthog()
     return JSONResponse(
         {
@@ -462,6 +465,8 @@ async def control_revoke(request: Request) -> Response:
         "stripe": sandbox_data.STRIPE_KEY,
         "intercom": sandbox_data.INTERCOM_TOKEN,
         "posthog": sandbox_data.POSTHOG_KEY,
+        "linear": trackers.LINEAR_KEY,
+        "jira": trackers.JIRA_TOKEN,
     }
     state = _state(request)
     with state.lock:
@@ -548,6 +553,30 @@ def create_app(data: sandbox_data.SandboxData | None = None) -> Starlette:
                 ],
             ),
             Mount(
+                "/linear", routes=[Route("/graphql", trackers.linear_endpoint, methods=["POST"])]
+            ),
+            Mount(
+                "/jira",
+                routes=[
+                    Route("/rest/api/3/serverInfo", trackers.jira_server_info, methods=["GET"]),
+                    Route("/rest/api/3/field", trackers.jira_fields, methods=["GET"]),
+                    Route("/rest/api/3/project/{key}", trackers.jira_project, methods=["GET"]),
+                    Route("/rest/api/3/issue", trackers.jira_create_issue, methods=["POST"]),
+                    Route("/rest/api/3/issue/{key}", trackers.jira_get_issue, methods=["GET"]),
+                    Route(
+                        "/rest/api/3/issue/{key}/remotelink",
+                        trackers.jira_remote_links,
+                        methods=["GET", "POST"],
+                    ),
+                    Route("/rest/api/3/search/jql", trackers.jira_search, methods=["GET", "POST"]),
+                    Route(
+                        "/rest/applinks/latest/listApplicationlinks",
+                        trackers.jira_applinks,
+                        methods=["GET"],
+                    ),
+                ],
+            ),
+            Mount(
                 "/_sandbox",
                 routes=[
                     Route("/reset", control_reset, methods=["POST"]),
@@ -556,6 +585,20 @@ def create_app(data: sandbox_data.SandboxData | None = None) -> Starlette:
                     Route("/intercom/conversations", control_conversation, methods=["POST"]),
                     Route("/stripe/events", control_stripe_event, methods=["POST"]),
                     Route("/stats", control_stats, methods=["GET"]),
+                    Route("/trackers", trackers.control_trackers, methods=["GET"]),
+                    Route(
+                        "/linear/issues/{issue_id}/state",
+                        trackers.control_linear_state,
+                        methods=["POST"],
+                    ),
+                    Route(
+                        "/jira/issues/{key}/status", trackers.control_jira_status, methods=["POST"]
+                    ),
+                    Route(
+                        "/jira/projects/{key}",
+                        trackers.control_jira_delete_project,
+                        methods=["DELETE"],
+                    ),
                 ],
             ),
         ]

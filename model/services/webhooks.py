@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors import intercom, stripe
+from connectors import intercom, linear, stripe
 from connectors.base import SignalRecord
 from connectors.errors import MalformedRecord
+from connectors.trackers import RemoteTicket
 from model.base import utcnow
 from model.db import dialect_insert
-from model.services import signals
+from model.services import signals, tickets
 from model.tables import WebhookDelivery
 
 MAX_ATTEMPTS = 5
@@ -86,11 +87,52 @@ def _posthog(payload: dict[str, Any]) -> SignalRecord | None:
     )
 
 
-# Providers whose deliveries become signals here; Linear and Jira deliveries wait for follow-up.
+def _linear(payload: dict[str, Any]) -> RemoteTicket | None:
+    if payload.get("type") != "Issue" or payload.get("action") not in ("create", "update"):
+        return None
+    data = payload.get("data")
+    if not isinstance(data, dict) or not data.get("id"):
+        raise MalformedRecord("an Issue delivery needs data.id")
+    state = data.get("state") or {}
+    if not isinstance(state, dict) or "type" not in state:
+        raise MalformedRecord("an Issue delivery needs data.state with name and type")
+    return RemoteTicket(
+        id=str(data["id"]),
+        key=str(data.get("identifier") or data["id"]),
+        url=str(data.get("url") or ""),
+        status=str(state.get("name") or ""),
+        done=state.get("type") in linear.DONE_STATE_TYPES,
+    )
+
+
+def _jira(payload: dict[str, Any]) -> RemoteTicket | None:
+    if payload.get("webhookEvent") not in ("jira:issue_updated", "jira:issue_created"):
+        return None
+    issue = payload.get("issue")
+    if not isinstance(issue, dict) or not issue.get("id"):
+        raise MalformedRecord("an issue delivery needs issue.id")
+    status = ((issue.get("fields") or {}).get("status")) or {}
+    if not isinstance(status, dict) or "statusCategory" not in status:
+        raise MalformedRecord("an issue delivery needs issue.fields.status.statusCategory")
+    return RemoteTicket(
+        id=str(issue["id"]),
+        key=str(issue.get("key") or issue["id"]),
+        url="",
+        status=str(status.get("name") or ""),
+        done=(status.get("statusCategory") or {}).get("key") == "done",
+    )
+
+
+# Providers whose deliveries become signals.
 HANDLERS: dict[str, Callable[[dict[str, Any]], SignalRecord | None]] = {
     "stripe": _stripe,
     "intercom": _intercom,
     "posthog": _posthog,
+}
+# Providers whose deliveries move linked tickets (and so the items behind them).
+TICKET_HANDLERS: dict[str, Callable[[dict[str, Any]], RemoteTicket | None]] = {
+    "linear": _linear,
+    "jira": _jira,
 }
 
 
@@ -98,6 +140,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], SignalRecord | None]] = {
 class DrainReport:
     processed: int = 0
     signals: int = 0
+    tickets: int = 0
     failed: int = 0
     retrying: int = 0
 
@@ -106,7 +149,10 @@ def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -
     """Process received deliveries once each; concurrent drains skip each other's rows."""
     query = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.status == "received", WebhookDelivery.provider.in_(list(HANDLERS)))
+        .where(
+            WebhookDelivery.status == "received",
+            WebhookDelivery.provider.in_([*HANDLERS, *TICKET_HANDLERS]),
+        )
         .order_by(WebhookDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -120,7 +166,12 @@ def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -
             payload = json.loads(delivery.body)
             if not isinstance(payload, dict):
                 raise MalformedRecord("the body is not a JSON object")
-            record = HANDLERS[delivery.provider](payload)
+            if delivery.provider in TICKET_HANDLERS:
+                ticket = TICKET_HANDLERS[delivery.provider](payload)
+                record = None
+            else:
+                ticket = None
+                record = HANDLERS[delivery.provider](payload)
         except (MalformedRecord, ValueError) as error:
             reason = error.reason if isinstance(error, MalformedRecord) else str(error)
             delivery.error = reason[:2000]
@@ -135,6 +186,10 @@ def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -
                 session, delivery.workspace_id, delivery.provider, [record]
             )
             report.signals += counts.created + counts.updated
+        if ticket is not None and tickets.apply_webhook(
+            session, delivery.workspace_id, delivery.provider, ticket
+        ):
+            report.tickets += 1
         delivery.status = "processed"
         delivery.processed_at = utcnow()
         delivery.error = None

@@ -175,9 +175,13 @@ class TestDrain:
             ).one()
             assert "radar.x is not one journeyops turns into signals" in (failed.error or "")
 
-    def test_linear_and_jira_deliveries_wait_for_their_handlers(self, client: TestClient) -> None:
+    def test_a_tracker_delivery_without_its_issue_fails_with_the_reason(
+        self, client: TestClient
+    ) -> None:
         body = body_of(PAYLOADS["jira"])
         client.post("/webhooks/jira/acme", content=body, headers=signed("jira", body))
         with session_scope() as session:
-            assert webhooks.drain(session).processed == 0
-            assert session.scalars(select(WebhookDelivery)).one().status == "received"
+            assert webhooks.drain(session).failed == 1
+            delivery = session.scalars(select(WebhookDelivery)).one()
+            assert delivery.status == "failed"
+            assert "needs issue.id" in (delivery.error or "")

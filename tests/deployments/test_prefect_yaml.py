@@ -34,6 +34,8 @@ class TestPrefectYaml:
         }
         assert scheduled["flows/pull.py:pull_workspace"] == [{"interval": 900}]
         assert scheduled["flows/webhooks.py:process_webhooks"] == [{"interval": 300}]
+        assert scheduled["flows/tickets.py:push_tickets"] == [{"interval": 300}]
+        assert scheduled["flows/tickets.py:sync_tickets"] == [{"interval": 900}]
 
 
 class TestServe:
@@ -44,6 +46,9 @@ class TestServe:
             "acme-on-demand",
             "acme-on-demand",
             "acme-on-demand",
+            "acme-every-5-minutes",
+            "acme-every-15-minutes",
         ]
+        assert [d.flow_name for d in built[-2:]] == ["push-tickets", "sync-tickets"]
         assert built[0].schedules[0].schedule.interval.total_seconds() == 900
         assert all(d.parameters == {"workspace": "acme"} for d in built)
