@@ -726,7 +726,7 @@ def sandbox(
     posthog_events: int = typer.Option(3000, help="PostHog events to serve."),
     malformed: int = typer.Option(3, help="Malformed records per source."),
 ) -> None:
-    """Serve the Stripe, Intercom and PostHog stand-ins on loopback until Ctrl-C."""
+    """Serve the Stripe, Intercom, PostHog, Linear and Jira stand-ins on loopback until Ctrl-C."""
     import time
 
     from connectors.sandbox import data as sandbox_data

@@ -73,7 +73,7 @@ class LoopbackServer:
 
 
 class SandboxServer(LoopbackServer):
-    """The Stripe, Intercom and PostHog stand-ins."""
+    """The Stripe, Intercom, PostHog, Linear and Jira stand-ins."""
 
     def __init__(self, data: SandboxData | None = None, port: int | None = None) -> None:
         super().__init__(create_app(data), port)
