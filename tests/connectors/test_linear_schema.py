@@ -19,7 +19,7 @@ def schema() -> GraphQLSchema:
     if not location or not Path(location).is_file():
         pytest.skip(
             f"{SCHEMA_VARIABLE} does not name Linear's schema file "
-            f"(got {location!r}); .ci/run sets it to ../shared/reference/linear-schema.graphql"
+            f"(got {location!r}); set it to validate the GraphQL documents"
         )
     return build_schema(Path(location).read_text(encoding="utf-8"))
 
