@@ -93,9 +93,9 @@ def _create_once(
 def push_ticket(link_id: int) -> PushOutcome:
     """Create one item's ticket exactly once: claim, find-or-create, link back, record."""
     log = run_logger(__name__)
-    with session_scope() as session:
+    with session_scope() as session:  # the claim commits before the tracker is called
+        link = session.get_one(TicketLink, link_id)
         if not tickets.claim(session, link_id):
-            link = session.get_one(TicketLink, link_id)
             return PushOutcome(
                 link_id=link_id,
                 item=str(link.item_id),
@@ -103,8 +103,6 @@ def push_ticket(link_id: int) -> PushOutcome:
                 outcome="skipped",
                 ticket=link.external_key,
             )
-    with session_scope() as session:
-        link = session.get_one(TicketLink, link_id)
         draft_ = tickets.draft(session, link)
         tracker_name, destination = link.tracker, link.destination or ""
     outcome = PushOutcome(link_id=link_id, item=draft_.item_key, tracker=tracker_name, outcome="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import threading
@@ -273,8 +274,6 @@ async def _jira_gate(request: Request) -> Response | None:
     user = _bearer(request)
     token = None
     if header.lower().startswith("basic "):
-        import base64
-
         try:
             token = base64.b64decode(header[6:]).decode().split(":", 1)[1]
         except (ValueError, IndexError):
@@ -284,7 +283,7 @@ async def _jira_gate(request: Request) -> Response | None:
     return await _fault_for(request, "jira")
 
 
-def _jira_state(request: Request) -> TrackerState:
+def _trackers(request: Request) -> TrackerState:
     from connectors.sandbox.app import _state
 
     return _state(request).trackers
@@ -344,7 +343,7 @@ async def jira_project(request: Request) -> Response:
     if denied is not None:
         return denied
     key = request.path_params["key"]
-    state = _jira_state(request)
+    state = _trackers(request)
     project = state.jira_projects.get(key) or next(
         (p for p in state.jira_projects.values() if p["id"] == key), None
     )
@@ -359,7 +358,7 @@ async def jira_create_issue(request: Request) -> Response:
         return denied
     body = await request.json()
     fields = body.get("fields") or {}
-    state = _jira_state(request)
+    state = _trackers(request)
     project_ref = fields.get("project") or {}
     with state.lock:
         project = state.jira_projects.get(project_ref.get("key", "")) or next(
@@ -411,7 +410,7 @@ async def jira_get_issue(request: Request) -> Response:
     denied = await _jira_gate(request)
     if denied is not None:
         return denied
-    issue = _find_jira_issue(_jira_state(request), request.path_params["key"])
+    issue = _find_jira_issue(_trackers(request), request.path_params["key"])
     if issue is None:
         return _jira_error(404, "Issue does not exist or you do not have permission to see it.")
     return JSONResponse(_jira_issue_view(request, issue))
@@ -432,7 +431,7 @@ async def jira_search(request: Request) -> Response:
     else:
         jql = request.query_params.get("jql", "")
         limit = int(request.query_params.get("maxResults") or 50)
-    state = _jira_state(request)
+    state = _trackers(request)
     if match := JQL_LABEL.match(jql.strip()):
         found = [i for i in state.jira_issues.values() if match.group(1) in i["labels"]]
     elif match := JQL_IDS.match(jql.strip()):
@@ -456,7 +455,7 @@ async def jira_remote_links(request: Request) -> Response:
     denied = await _jira_gate(request)
     if denied is not None:
         return denied
-    state = _jira_state(request)
+    state = _trackers(request)
     issue = _find_jira_issue(state, request.path_params["key"])
     if issue is None:
         return _jira_error(404, "Issue does not exist or you do not have permission to see it.")
@@ -482,7 +481,7 @@ async def jira_remote_links(request: Request) -> Response:
 
 async def control_linear_state(request: Request) -> Response:
     """Move a Linear issue to a workflow state, as a teammate would: {"state": "Done"}."""
-    state = _jira_state(request)
+    state = _trackers(request)
     body = await request.json()
     with state.lock:
         issue = state.linear_issues.get(request.path_params["issue_id"])
@@ -497,7 +496,7 @@ async def control_linear_state(request: Request) -> Response:
 
 async def control_jira_status(request: Request) -> Response:
     """Move a Jira issue to a status: {"status": "Done"}."""
-    state = _jira_state(request)
+    state = _trackers(request)
     body = await request.json()
     with state.lock:
         issue = _find_jira_issue(state, request.path_params["key"])
@@ -509,7 +508,7 @@ async def control_jira_status(request: Request) -> Response:
 
 
 async def control_jira_delete_project(request: Request) -> Response:
-    state = _jira_state(request)
+    state = _trackers(request)
     with state.lock:
         removed = state.jira_projects.pop(request.path_params["key"], None)
     return JSONResponse({"deleted": removed is not None})
@@ -517,7 +516,7 @@ async def control_jira_delete_project(request: Request) -> Response:
 
 async def control_trackers(request: Request) -> Response:
     """Everything the tracker stand-ins hold, for tests and the demo."""
-    state = _jira_state(request)
+    state = _trackers(request)
     with state.lock:
         return JSONResponse(
             {

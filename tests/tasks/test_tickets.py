@@ -3,6 +3,7 @@ sync back to shipped with metric snapshots, and the error paths."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -310,7 +311,7 @@ class TestSyncBack:
                     "jira",
                     f"d{number}",
                     "jira:issue_updated",
-                    __import__("json").dumps(payload).encode(),
+                    json.dumps(payload).encode(),
                 )
         with session_scope() as session:
             report = webhooks.drain(session)
