@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from model.db import dialect_insert
@@ -207,6 +215,62 @@ def placements_of_journey(session: Session, journey_id: int) -> list[Placement]:
             .order_by(Placement.step_id, Placement.id)
         )
     )
+
+
+def map_cards(session: Session, journey_id: int) -> Sequence[Any]:
+    """Every placement on the journey as ``(step_id, item_id, type, title, card)``, unordered.
+
+    ``card`` is the item's stored card (JSON text, see ``tables.render_card``): a large
+    journey has tens of thousands of placements, and one text column per row costs a fraction
+    of reading every field into Python only to write it out again.
+    """
+    placements, items = Placement.__table__.c, Item.__table__.c
+    # Table columns and the connection, not mapped attributes and the session: plain rows,
+    # without the ORM's result machinery.
+    return (
+        session.connection()
+        .execute(
+            select(placements.step_id, items.id, items.type, items.title, items.card)
+            .join_from(Placement.__table__, Item.__table__, items.id == placements.item_id)
+            .where(placements.journey_id == journey_id)
+        )
+        .all()
+    )
+
+
+def reused_items(session: Session, journey_id: int) -> set[int]:
+    """Items on the journey that are placed on more than one step (of any journey)."""
+    on_journey = select(Placement.item_id).where(Placement.journey_id == journey_id)
+    return set(
+        session.scalars(
+            select(Placement.item_id)
+            .where(Placement.item_id.in_(on_journey))
+            .group_by(Placement.item_id)
+            .having(func.count() > 1)
+        )
+    )
+
+
+def evidence_counts(session: Session, journey_id: int) -> dict[int, int]:
+    """Signals that are evidence, per item placed on the journey (items with none left out)."""
+    on_journey = select(Placement.item_id).where(Placement.journey_id == journey_id)
+    rows = session.execute(
+        select(SignalEvidence.item_id, func.count())
+        .where(SignalEvidence.item_id.in_(on_journey))
+        .group_by(SignalEvidence.item_id)
+    )
+    return {item_id: count for item_id, count in rows}
+
+
+def worst_insight_severity(session: Session, journey_id: int) -> dict[int, int]:
+    """The highest severity among the insights on each step of the journey."""
+    rows = session.execute(
+        select(Placement.step_id, func.max(Item.severity))
+        .join(Item, Item.id == Placement.item_id)
+        .where(Placement.journey_id == journey_id, Item.type == "insight")
+        .group_by(Placement.step_id)
+    )
+    return {step_id: severity for step_id, severity in rows if severity is not None}
 
 
 def placement(session: Session, item_id: int, step_id: int) -> Placement | None:

@@ -6,6 +6,7 @@ API responses, so anything a caller needs is loaded on purpose in ``model.reposi
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -309,6 +310,9 @@ class Item(IdMixin, TimestampMixin, Base):
     target: Mapped[float | None] = mapped_column(Float)
     direction: Mapped[str | None] = mapped_column(String(10))
     evaluation_period: Mapped[str | None] = mapped_column(String(10))
+    # The item's fields the journey map shows, as JSON text kept current on every write
+    # (see ``render_card``): the map of a large journey reads it instead of every column.
+    card: Mapped[str] = mapped_column(Text, default="{}")
 
     placements: Mapped[list[Placement]] = relationship(
         lazy="raise", back_populates="item", cascade="all, delete-orphan", passive_deletes=True
@@ -426,6 +430,8 @@ class Signal(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "external_id"),
         Index("ix_signals_workspace_state", "workspace_id", "state"),
+        # Signals per step for the map, read from the index alone.
+        Index("ix_signals_step_state", "step_id", "state"),
         CheckConstraint(_in("source", values(SignalSource)), name="source"),
         CheckConstraint(_in("state", values(SignalState)), name="state"),
         CheckConstraint(
@@ -699,3 +705,45 @@ def _refuse_history_update(*_: Any) -> None:
 @event.listens_for(ChangeEvent, "before_delete")
 def _refuse_history_delete(*_: Any) -> None:
     raise RuntimeError("change history is append-only: an entry cannot be deleted")
+
+
+# What a card on the journey map shows of an item, besides its id, in this order.
+CARD_FIELDS = (
+    "key",
+    "type",
+    "title",
+    "status",
+    "machine_made",
+    "owner",
+    "impact",
+    "effort",
+    "priority",
+    "severity",
+    "confidence",
+    "channel",
+    "kind",
+    "solution_type",
+    "target_date",
+    "metric_type",
+    "unit",
+    "baseline",
+    "current",
+    "target",
+    "direction",
+)
+
+
+def render_card(item: Item) -> str:
+    """The item's card as JSON text: the fields of ``CARD_FIELDS`` that have a value."""
+    values = {name: getattr(item, name) for name in CARD_FIELDS}
+    card = {name: value for name, value in values.items() if value is not None}
+    card["machine_made"] = bool(item.machine_made)
+    if isinstance(card.get("target_date"), date):
+        card["target_date"] = card["target_date"].isoformat()
+    return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
+
+
+@event.listens_for(Item, "before_insert", propagate=True)
+@event.listens_for(Item, "before_update", propagate=True)
+def _keep_card_current(_mapper: Any, _connection: Any, item: Item) -> None:
+    item.card = render_card(item)

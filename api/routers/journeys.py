@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import orjson
+from fastapi import APIRouter, Response, status
 
 from api.deps import Editor, SessionDep, Viewer
-from api.schemas import ItemOut, JourneyMap, JourneyOut, MapItem, MapStage, MapStep
+from api.schemas import JourneyMap, JourneyOut
 from model import repository
 from model.schemas import JourneySpec, parse
 from model.services import journeys, views
@@ -43,46 +44,13 @@ def get_journey(slug: str, session: SessionDep, caller: Viewer) -> Journey:
     response_model=JourneyMap,
     summary="The journey as a map: stages, steps and items grouped by type",
 )
-def journey_map(slug: str, session: SessionDep, caller: Viewer) -> JourneyMap:
+def journey_map(slug: str, session: SessionDep, caller: Viewer) -> Response:
     """Stages in order, each step with its items grouped by type, evidence counts and a
     friction score: the step's signal volume weighted by the worst severity of its insights
     (signals x (1 + severity / 5))."""
     journey = journeys.get_journey(session, caller.workspace_id, slug)
-    view = views.journey_view(session, journey)
-    stages = []
-    for stage_view in view.stages:
-        steps = []
-        for step_view in stage_view.steps:
-            grouped: dict[str, list[MapItem]] = {}
-            severity = 0
-            for item in sorted(step_view.items, key=lambda i: (i.type, i.title)):
-                grouped.setdefault(item.type, []).append(
-                    MapItem(
-                        item=ItemOut.model_validate(item),
-                        building_block=view.is_building_block(item),
-                        evidence=view.evidence.get(item.id, {}).get("count", 0),
-                    )
-                )
-                if item.type == "insight" and item.severity:
-                    severity = max(severity, item.severity)
-            signals = view.signals_per_step.get(step_view.step.id, 0)
-            steps.append(
-                MapStep(
-                    id=step_view.step.id,
-                    name=step_view.step.name,
-                    description=step_view.step.description,
-                    position=step_view.step.position,
-                    signals=signals,
-                    friction=round(signals * (1 + severity / 5), 2),
-                    items=grouped,
-                )
-            )
-        stages.append(
-            MapStage(
-                id=stage_view.stage.id,
-                name=stage_view.stage.name,
-                position=stage_view.stage.position,
-                steps=steps,
-            )
-        )
-    return JourneyMap(journey=JourneyOut.model_validate(journey), stages=stages)
+    body = views.journey_map(session, journey)
+    body["journey"] = JourneyOut.model_validate(journey).model_dump(mode="json")
+    # Built as plain values and encoded once: validating tens of thousands of cards through
+    # the response model would cost more than reading them.
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")

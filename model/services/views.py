@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from model import repository
@@ -98,6 +99,57 @@ def journey_view(session: Session, journey: Journey) -> JourneyView:
         signals_per_step=repository.step_signal_counts(session, journey.id),
         evidence=repository.evidence_summary(session, list(placed)),
     )
+
+
+def journey_map(session: Session, journey: Journey) -> dict[str, Any]:
+    """The journey as a map, ready for ``orjson``, in a fixed number of queries.
+
+    Stages and steps in order; on each step its items grouped by type (by title within a
+    type), each card with the item's id and summary fields (those with a value), whether it is
+    a building block and its evidence count; per step the signals placed on it and a friction
+    score: that volume weighted by the worst severity of the step's insights,
+    ``signals x (1 + severity / 5)``. Cards are the items' stored JSON, passed through.
+    """
+    stages = repository.journey_tree(session, journey.id)
+    signals = repository.step_signal_counts(session, journey.id)
+    severity = repository.worst_insight_severity(session, journey.id)
+    reused = repository.reused_items(session, journey.id)
+    evidence = repository.evidence_counts(session, journey.id)
+    cards: dict[int, list[tuple[str, str, str]]] = {}
+    for step_id, item_id, item_type, title, card in repository.map_cards(session, journey.id):
+        fields = "," + card[1:] if len(card) > 2 else "}"
+        entry = (
+            f'{{"item":{{"id":{item_id}{fields},'
+            f'"building_block":{"true" if item_id in reused else "false"},'
+            f'"evidence":{evidence.get(item_id, 0)}}}'
+        )
+        cards.setdefault(step_id, []).append((item_type, title, entry))
+    stage_maps = []
+    for stage in stages:
+        step_maps = []
+        for step in stage.steps:
+            grouped: dict[str, list[str]] = {}
+            for item_type, _, entry in sorted(cards.get(step.id, [])):
+                grouped.setdefault(item_type, []).append(entry)
+            volume = signals.get(step.id, 0)
+            step_maps.append(
+                {
+                    "id": step.id,
+                    "name": step.name,
+                    "description": step.description,
+                    "position": step.position,
+                    "signals": volume,
+                    "friction": round(volume * (1 + severity.get(step.id, 0) / 5), 2),
+                    "items": {
+                        item_type: orjson.Fragment("[" + ",".join(group) + "]")
+                        for item_type, group in grouped.items()
+                    },
+                }
+            )
+        stage_maps.append(
+            {"id": stage.id, "name": stage.name, "position": stage.position, "steps": step_maps}
+        )
+    return {"stages": stage_maps}
 
 
 def placement_rows(session: Session, journey: Journey) -> list[dict[str, Any]]:

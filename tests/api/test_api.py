@@ -10,11 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from api.app import MAX_BODY_BYTES, create_app
+from api.schemas import JourneyMap, MapCard
 from cli.demo import JOURNEY_FILES, load_demo_file
 from model import repository
 from model.db import get_engine, session_scope
 from model.schemas import JourneySpec, MemberSpec, StageSpec, StepSpec
 from model.services import items, journey_files, journeys, workspaces
+from model.tables import CARD_FIELDS
 
 
 def issue(workspace: str, role: str) -> str:
@@ -154,6 +156,40 @@ class TestMapView:
             if i["item"]["key"] == "touchpoint-in-app-support-chat"
         )
         assert chat["building_block"] is True
+        # The cards the database builds are exactly what the document promises.
+        JourneyMap.model_validate(body)
+        cards = [
+            c for s in body["stages"] for st in s["steps"] for g in st["items"].values() for c in g
+        ]
+        assert all(set(c["item"]) <= set(MapCard.model_fields) for c in cards)
+        assert all(isinstance(c["item"]["machine_made"], bool) for c in cards)
+        assert list(MapCard.model_fields) == ["id", *CARD_FIELDS]
+        assert chat["item"]["channel"] == "support"
+        assert "impact" not in chat["item"]
+
+    def test_cards_follow_every_change_of_their_item(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        def card(key: str) -> dict[str, Any]:
+            body = client.get("/journeys/trial-to-paid/map", headers=auth(acme["viewer"])).json()
+            return next(
+                c["item"]
+                for s in body["stages"]
+                for st in s["steps"]
+                for group in st["items"].values()
+                for c in group
+                if c["item"]["key"] == key
+            )
+
+        before = card("touchpoint-in-app-support-chat")
+        changed = client.patch(
+            f"/items/{before['id']}",
+            json={"title": "Chat with a human", "status": "deprecated"},
+            headers=auth(acme["editor"]),
+        )
+        assert changed.status_code == 200, changed.text
+        after = card("touchpoint-in-app-support-chat")
+        assert (after["title"], after["status"]) == ("Chat with a human", "deprecated")
 
     def test_queries_do_not_grow_with_the_number_of_items(
         self, client: TestClient, acme: dict[str, str]
