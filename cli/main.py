@@ -706,16 +706,19 @@ def item_confirm(keys: list[str], workspace: str | None = WorkspaceOption) -> No
 def api(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, help="Server processes; more than one spreads requests over the cores."
+    ),
 ) -> None:
     """Serve the HTTP API (OpenAPI documentation at /docs) on the configured database."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = get_settings()
     migrate.ensure_schema(settings.resolved_database_url, auto_migrate=settings.auto_migrate)
     console.print(f"journeyops API on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 @app.command()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Literal
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep
 from connectors import webhooks as protocol
 from model import repository
+from model.db import session_scope
 from model.services import webhooks
 from model.settings import get_settings
 
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Provider = Literal["stripe", "intercom", "posthog", "linear", "jira"]
 
 
-def _verify(provider: Provider, body: bytes, request: Request) -> None:
+def _verify(provider: Provider, body: bytes, headers: dict[str, str]) -> None:
     settings = get_settings().webhooks
     secret = getattr(settings, f"{provider}_secret")
     if secret is None:
@@ -28,7 +30,6 @@ def _verify(provider: Provider, body: bytes, request: Request) -> None:
             f"no {provider} webhook secret is configured (JOURNEYOPS_WEBHOOKS__{provider.upper()}_SECRET)"
         )
     key = secret.get_secret_value()
-    headers = request.headers
     if provider == "stripe":
         protocol.verify_stripe(
             body, headers.get("stripe-signature"), key, settings.stripe_tolerance_seconds
@@ -75,30 +76,52 @@ async def receive(
     provider: Provider,
     workspace: str,
     request: Request,
-    session: SessionDep,
     background: BackgroundTasks,
 ) -> dict[str, str]:
     """Verify the delivery's signature on the raw body, store it (a redelivery is stored once)
     and answer; a flow turns stored deliveries into signals."""
     body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    # Verifying, storing and committing block; they run in the thread pool as one call so
+    # the event loop keeps reading other deliveries meanwhile.
+    delivery_id, new = await run_in_threadpool(
+        _store, request.app.state.database_url, provider, workspace, body, headers
+    )
+    if new and get_settings().webhooks.process_deployment:
+        background.add_task(_trigger, workspace, provider, delivery_id)
+    return {"status": "stored" if new else "duplicate", "delivery": delivery_id}
+
+
+# Deliveries stored at once. SQLite takes one writer at a time, and a writer that finds it
+# busy sleeps in steps of up to 100 ms; PostgreSQL takes many, but dozens of threads taking
+# turns at the interpreter for a millisecond of work each only add waiting. A burst queues
+# here instead, first come first served.
+_SQLITE_WRITERS = threading.Semaphore(1)
+_POSTGRES_WRITERS = threading.Semaphore(4)
+
+
+def _writes(database_url: str) -> threading.Semaphore:
+    return _SQLITE_WRITERS if database_url.startswith("sqlite") else _POSTGRES_WRITERS
+
+
+def _store(
+    database_url: str, provider: Provider, workspace: str, body: bytes, headers: dict[str, str]
+) -> tuple[str, bool]:
     try:
-        _verify(provider, body, request)
+        _verify(provider, body, headers)
     except protocol.SignatureError as error:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
-    ws = repository.workspace_by_slug(session, workspace)
-    if ws is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValueError("not an object")
     except ValueError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object") from None
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    delivery_id, event_type = protocol.identity(provider, payload, headers, body)
-    new = webhooks.store_delivery(session, ws.id, provider, delivery_id, event_type, body)
-    # Durable before the provider hears 2xx.
-    session.commit()
-    if new:
-        background.add_task(_trigger, workspace, provider, delivery_id)
-    return {"status": "stored" if new else "duplicate", "delivery": delivery_id}
+    with _writes(database_url), session_scope(database_url) as session:
+        ws = repository.workspace_by_slug(session, workspace)
+        if ws is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
+        delivery_id, event_type = protocol.identity(provider, payload, headers, body)
+        new = webhooks.store_delivery(session, ws.id, provider, delivery_id, event_type, body)
+    # Committed, so durable, before the provider hears 2xx.
+    return delivery_id, new

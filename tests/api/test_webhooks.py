@@ -52,6 +52,9 @@ def client(committed_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestC
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
+    """The payload as sent now: Linear's delivery timestamp is the moment of sending."""
+    if payload.get("webhookTimestamp") == "now":
+        payload = {**payload, "webhookTimestamp": int(time.time() * 1000)}
     return json.dumps(payload).encode()
 
 
@@ -81,7 +84,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "topic": "conversation.user.replied",
         "data": {"item": {}},
     },
-    "linear": {"type": "Issue", "action": "update", "webhookTimestamp": int(time.time() * 1000)},
+    "linear": {"type": "Issue", "action": "update", "webhookTimestamp": "now"},
     "jira": {"webhookEvent": "jira:issue_updated"},
     "posthog": {"event": {"uuid": "0190-u", "event": "api_key_error", "distinct_id": "u1"}},
 }
