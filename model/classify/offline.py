@@ -1,7 +1,7 @@
 """The offline classifier: TF-IDF features, no network, learning from confirmed placements.
 
-With no confirmed placements it works zero-shot: a signal goes to the step whose name and
-description read most like it (word and character n-grams), refined by one round of
+With no confirmed placements it works zero-shot: a signal goes to the step whose name,
+description and stage read most like it (word and character n-grams), refined by one round of
 self-training on the signals being placed. With confirmed placements it is a logistic
 regression over them, with each step's name and description as extra examples so that steps
 nobody confirmed yet can still be chosen.
@@ -34,8 +34,10 @@ class StepProfile:
     stage: str | None = None
 
     def document(self) -> str:
+        """The step as text: its name, its description and the stage it belongs to (the stage
+        says what part of the journey the moment is in, which the name alone may not)."""
         name = self.name.replace("Customer's", "").replace("Customer", "").strip()
-        return f"{name}. {self.description or ''}".strip()
+        return f"{name}. {self.description or ''} {self.stage or ''}".strip()
 
 
 @dataclass(frozen=True)
