@@ -28,6 +28,7 @@ from model.services import (
     signal_files,
     sources,
     views,
+    webhook_secrets,
     workspaces,
 )
 from model.settings import get_settings
@@ -47,6 +48,7 @@ token_app = typer.Typer(help="API tokens of a workspace.", no_args_is_help=True)
 journey_app = typer.Typer(help="Journeys: import, export, show.", no_args_is_help=True)
 source_app = typer.Typer(help="Where a workspace pulls signals from.", no_args_is_help=True)
 signals_app = typer.Typer(help="Signals pulled from the sources.", no_args_is_help=True)
+webhook_app = typer.Typer(help="A workspace's own webhook signing secrets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(member_app, name="member")
@@ -54,6 +56,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(journey_app, name="journey")
 app.add_typer(source_app, name="source")
 app.add_typer(signals_app, name="signals")
+app.add_typer(webhook_app, name="webhook")
 
 WorkspaceOption = typer.Option(
     None, "--workspace", "-w", help="Workspace slug (default: JOURNEYOPS_WORKSPACE or 'default')."
@@ -220,6 +223,55 @@ def token_create(
     )
     # The secret alone on standard output, so `TOKEN=$(journeyops token create ...)` works.
     sys.stdout.write(issued.secret + "\n")
+
+
+@webhook_app.command("secret")
+@friendly_errors
+def webhook_secret(
+    provider: str = typer.Argument(..., help="stripe, intercom, posthog, linear or jira."),
+    generate: bool = typer.Option(
+        False, "--generate", help="Make a random secret (PostHog's shared header) instead."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Set the workspace's signing secret for PROVIDER, read from standard input.
+
+    Stored encrypted with JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY; deliveries to
+    /webhooks/PROVIDER/WORKSPACE must then be signed with it.
+    """
+    given = None if generate else sys.stdin.readline().strip()
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        row, secret = webhook_secrets.set_secret(session, ws, provider, given, "cli")
+    err_console.print(
+        f"{row.provider} deliveries to /webhooks/{row.provider}/{ws.slug} are checked with the "
+        f"secret {row.hint}"
+    )
+    if generate:
+        sys.stdout.write(secret + "\n")
+
+
+@webhook_app.command("list")
+@friendly_errors
+def webhook_list(workspace: str | None = WorkspaceOption) -> None:
+    """List the providers the workspace has its own secret for (never the secrets)."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        table = Table("provider", "secret", "set at", "by")
+        for row in repository.webhook_secrets(session, ws.id):
+            table.add_row(
+                row.provider, row.hint, row.created_at.isoformat(timespec="minutes"), row.created_by
+            )
+        console.print(table)
+
+
+@webhook_app.command("remove")
+@friendly_errors
+def webhook_remove(provider: str, workspace: str | None = WorkspaceOption) -> None:
+    """Remove the workspace's own secret; the service-wide one applies again."""
+    with database() as (session, _):
+        webhook_secrets.remove_secret(session, _workspace(session, workspace), provider)
+    err_console.print(f"removed the workspace's {provider} webhook secret")
 
 
 @token_app.command("list")

@@ -39,6 +39,7 @@ from model.tables import (
     Stage,
     Step,
     TicketLink,
+    WebhookSecret,
     Workspace,
 )
 
@@ -271,6 +272,22 @@ def worst_insight_severity(session: Session, journey_id: int) -> dict[int, int]:
         .group_by(Placement.step_id)
     )
     return {step_id: severity for step_id, severity in rows if severity is not None}
+
+
+def webhook_secret(session: Session, workspace_id: int, provider: str) -> WebhookSecret | None:
+    return session.scalar(
+        select(WebhookSecret).where(
+            WebhookSecret.workspace_id == workspace_id, WebhookSecret.provider == provider
+        )
+    )
+
+
+def webhook_secrets(session: Session, workspace_id: int) -> Sequence[WebhookSecret]:
+    return session.scalars(
+        select(WebhookSecret)
+        .where(WebhookSecret.workspace_id == workspace_id)
+        .order_by(WebhookSecret.provider)
+    ).all()
 
 
 def placement(session: Session, item_id: int, step_id: int) -> Placement | None:

@@ -178,6 +178,13 @@ class WebhookSettings(BaseModel):
         default=None,
         description="Deployment started for each new delivery (process-webhooks/on-delivery).",
     )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that encrypts workspaces' own webhook secrets in the database; needed to set "
+            "one. Any long random string; changing it makes the stored secrets unreadable."
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -623,6 +623,25 @@ class WebhookDelivery(IdMixin, Base):
     processed_at: Mapped[datetime | None] = mapped_column()
 
 
+class WebhookSecret(IdMixin, Base):
+    """A workspace's own signing secret for one provider, encrypted with the service's key."""
+
+    __tablename__ = "webhook_secrets"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "provider"),
+        CheckConstraint(_in("provider", WEBHOOK_PROVIDERS), name="provider"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    encrypted: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
 TRACKERS = ["linear", "jira"]
 TICKET_STATES = ["requested", "creating", "linked", "failed"]
 

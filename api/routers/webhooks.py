@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from connectors import webhooks as protocol
 from model import repository
 from model.db import session_scope
-from model.services import webhooks
+from model.services import webhook_secrets, webhooks
 from model.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,14 +22,14 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Provider = Literal["stripe", "intercom", "posthog", "linear", "jira"]
 
 
-def _verify(provider: Provider, body: bytes, headers: dict[str, str]) -> None:
-    settings = get_settings().webhooks
-    secret = getattr(settings, f"{provider}_secret")
-    if secret is None:
+def _verify(provider: Provider, body: bytes, headers: dict[str, str], key: str | None) -> None:
+    if key is None:
         raise protocol.SignatureError(
-            f"no {provider} webhook secret is configured (JOURNEYOPS_WEBHOOKS__{provider.upper()}_SECRET)"
+            f"no {provider} webhook secret is set for this workspace (an owner sets one with "
+            f"`journeyops webhook secret {provider}` or PUT /webhook-secrets/{provider}) nor for "
+            f"the service (JOURNEYOPS_WEBHOOKS__{provider.upper()}_SECRET)"
         )
-    key = secret.get_secret_value()
+    settings = get_settings().webhooks
     if provider == "stripe":
         protocol.verify_stripe(
             body, headers.get("stripe-signature"), key, settings.stripe_tolerance_seconds
@@ -107,20 +107,22 @@ def _writes(database_url: str) -> threading.Semaphore:
 def _store(
     database_url: str, provider: Provider, workspace: str, body: bytes, headers: dict[str, str]
 ) -> tuple[str, bool]:
-    try:
-        _verify(provider, body, headers)
-    except protocol.SignatureError as error:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
-    try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object") from None
     with _writes(database_url), session_scope(database_url) as session:
         ws = repository.workspace_by_slug(session, workspace)
         if ws is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
+        try:
+            _verify(provider, body, headers, webhook_secrets.secret_for(session, ws.id, provider))
+        except protocol.SignatureError as error:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, "the body must be a JSON object"
+            ) from None
         delivery_id, event_type = protocol.identity(provider, payload, headers, body)
         new = webhooks.store_delivery(session, ws.id, provider, delivery_id, event_type, body)
     # Committed, so durable, before the provider hears 2xx.

@@ -1,8 +1,9 @@
-"""The caller's workspace: members, tokens (owners) and personas."""
+"""The caller's workspace: members, tokens and webhook secrets (owners), and personas."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
@@ -13,7 +14,7 @@ from model import repository
 from model.enums import Role
 from model.errors import NotFound
 from model.schemas import MemberSpec, PersonaSpec
-from model.services import journeys, workspaces
+from model.services import journeys, webhook_secrets, workspaces
 from model.tables import Member, Persona, Workspace
 
 router = APIRouter(tags=["workspace"])
@@ -46,6 +47,34 @@ class TokenOut(Out):
 
 class IssuedTokenOut(TokenOut):
     secret: str = Field(description="The token itself: shown this once, never stored.")
+
+
+WebhookProvider = Literal["stripe", "intercom", "posthog", "linear", "jira"]
+
+
+class NewWebhookSecret(BaseModel):
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=500,
+        description=(
+            "The signing secret the provider gave for this workspace's endpoint (Stripe's "
+            "whsec_..., the Linear or Jira webhook secret, the Intercom app's client secret). "
+            "Leave it out to have one made, for PostHog's X-Journeyops-Secret header."
+        ),
+    )
+
+
+class WebhookSecretOut(Out):
+    provider: str = Field(description="stripe, intercom, posthog, linear or jira.")
+    hint: str = Field(description="The first characters, to tell secrets apart.")
+    created_at: datetime = Field(description="When it was set (UTC).")
+    created_by: str = Field(description="Who set it.")
+
+
+class IssuedWebhookSecretOut(WebhookSecretOut):
+    secret: str = Field(description="The secret: shown this once, stored encrypted.")
+    endpoint: str = Field(description="The path the provider should deliver to.")
 
 
 class PersonaOut(Out, PersonaSpec):
@@ -101,6 +130,48 @@ def list_tokens(session: SessionDep, caller: Owner) -> list[object]:
 @router.delete("/tokens/{prefix}", response_model=TokenOut, summary="Revoke an API token")
 def revoke_token(prefix: str, session: SessionDep, caller: Owner) -> object:
     return workspaces.revoke_token(session, caller.workspace_id, prefix)
+
+
+@router.get(
+    "/webhook-secrets",
+    response_model=list[WebhookSecretOut],
+    summary="List the workspace's own webhook secrets (never their values)",
+)
+def list_webhook_secrets(session: SessionDep, caller: Owner) -> list[object]:
+    return list(repository.webhook_secrets(session, caller.workspace_id))
+
+
+@router.put(
+    "/webhook-secrets/{provider}",
+    response_model=IssuedWebhookSecretOut,
+    summary="Set the workspace's webhook signing secret for a provider",
+    responses={422: {"description": "No encryption key is configured, or the secret is short."}},
+)
+def set_webhook_secret(
+    provider: WebhookProvider, body: NewWebhookSecret, session: SessionDep, caller: Owner
+) -> IssuedWebhookSecretOut:
+    workspace = session.get_one(Workspace, caller.workspace_id)
+    row, secret = webhook_secrets.set_secret(
+        session, workspace, provider, body.secret, caller.actor
+    )
+    return IssuedWebhookSecretOut(
+        provider=row.provider,
+        hint=row.hint,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        secret=secret,
+        endpoint=f"/webhooks/{provider}/{workspace.slug}",
+    )
+
+
+@router.delete(
+    "/webhook-secrets/{provider}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove the workspace's own secret (the service-wide one applies again)",
+)
+def remove_webhook_secret(provider: WebhookProvider, session: SessionDep, caller: Owner) -> None:
+    workspace = session.get_one(Workspace, caller.workspace_id)
+    webhook_secrets.remove_secret(session, workspace, provider)
 
 
 @router.get("/personas", response_model=list[PersonaOut], summary="List personas")

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from api.app import create_app
 from connectors import webhooks as protocol
 from model.db import session_scope
-from model.schemas import WorkspaceSpec
+from model.schemas import MemberSpec, WorkspaceSpec
 from model.services import webhooks, workspaces
 from model.settings import reset_settings
-from model.tables import Signal, WebhookDelivery
+from model.tables import Signal, WebhookDelivery, WebhookSecret
 
 SECRET = "whsec_test_secret"
 INVOICE_EVENT = {
@@ -154,6 +154,135 @@ class TestStoringOnce:
             ).status_code
             == 404
         )
+
+
+def owner_token(workspace: str) -> str:
+    with session_scope() as session:
+        ws = workspaces.ensure_workspace(session, workspace, workspace.title())
+        member = workspaces.ensure_member(
+            session, ws, MemberSpec(email=f"owner@{workspace}.example", name="O", role="owner")
+        )
+        return workspaces.create_token(session, member, "tests").secret
+
+
+class TestWorkspaceSecrets:
+    OWN = "whsec_acme_own_secret_0123456789"
+
+    @pytest.fixture
+    def keyed(self, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "a long random key for tests")
+        reset_settings()
+        return {"acme": owner_token("acme"), "globex": owner_token("globex")}
+
+    def put(self, client: TestClient, token: str, provider: str, secret: str | None) -> Any:
+        return client.put(
+            f"/webhook-secrets/{provider}",
+            json={} if secret is None else {"secret": secret},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def test_a_workspace_secret_replaces_the_service_one_for_that_workspace_only(
+        self, client: TestClient, keyed: dict[str, str]
+    ) -> None:
+        answer = self.put(client, keyed["acme"], "stripe", self.OWN)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["endpoint"] == "/webhooks/stripe/acme"
+        body = body_of(INVOICE_EVENT)
+        own = signed("stripe", body, secret=self.OWN)
+        service = signed("stripe", body)
+        assert client.post("/webhooks/stripe/acme", content=body, headers=own).status_code == 200
+        assert (
+            client.post("/webhooks/stripe/acme", content=body, headers=service).status_code == 401
+        )
+        # Another workspace still checks the service-wide secret, never acme's.
+        assert client.post("/webhooks/stripe/globex", content=body, headers=own).status_code == 401
+        assert (
+            client.post("/webhooks/stripe/globex", content=body, headers=service).status_code == 200
+        )
+
+    def test_stored_encrypted_listed_without_values_and_removable(
+        self, client: TestClient, keyed: dict[str, str]
+    ) -> None:
+        self.put(client, keyed["acme"], "stripe", self.OWN)
+        with session_scope() as session:
+            [row] = session.scalars(select(WebhookSecret)).all()
+            assert self.OWN not in row.encrypted
+        listed = client.get(
+            "/webhook-secrets", headers={"Authorization": f"Bearer {keyed['acme']}"}
+        )
+        assert [(s["provider"], s["hint"]) for s in listed.json()] == [("stripe", "whsec_...")]
+        assert self.OWN not in listed.text
+        assert (
+            client.get(
+                "/webhook-secrets", headers={"Authorization": f"Bearer {keyed['globex']}"}
+            ).json()
+            == []
+        )
+        removed = client.delete(
+            "/webhook-secrets/stripe", headers={"Authorization": f"Bearer {keyed['acme']}"}
+        )
+        assert removed.status_code == 204
+        body = body_of(INVOICE_EVENT)
+        assert (
+            client.post(
+                "/webhooks/stripe/acme", content=body, headers=signed("stripe", body)
+            ).status_code
+            == 200
+        )
+
+    def test_a_generated_posthog_secret_is_shown_once_and_checked(
+        self, client: TestClient, keyed: dict[str, str]
+    ) -> None:
+        issued = self.put(client, keyed["acme"], "posthog", None).json()
+        body = body_of(PAYLOADS["posthog"])
+        mine = {"X-Journeyops-Secret": issued["secret"]}
+        assert client.post("/webhooks/posthog/acme", content=body, headers=mine).status_code == 200
+        wrong = {"X-Journeyops-Secret": SECRET}
+        assert client.post("/webhooks/posthog/acme", content=body, headers=wrong).status_code == 401
+
+    def test_a_changed_encryption_key_refuses_deliveries_rather_than_guess(
+        self, client: TestClient, keyed: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self.put(client, keyed["acme"], "stripe", self.OWN)
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "another key altogether")
+        reset_settings()
+        body = body_of(INVOICE_EVENT)
+        for secret in (self.OWN, SECRET):
+            headers = signed("stripe", body, secret=secret)
+            assert (
+                client.post("/webhooks/stripe/acme", content=body, headers=headers).status_code
+                == 401
+            )
+
+    def test_errors_name_what_to_fix(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        token = owner_token("acme")
+        answer = self.put(client, token, "stripe", self.OWN)
+        assert answer.status_code == 422
+        assert "JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY" in answer.json()["detail"]
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "a long random key for tests")
+        reset_settings()
+        short = self.put(client, token, "stripe", "short")
+        assert short.status_code == 422
+        assert "secret" in short.json()["detail"]
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            editor = workspaces.ensure_member(
+                session, ws, MemberSpec(email="ed@acme.example", name="E", role="editor")
+            )
+            editor_token = workspaces.create_token(session, editor, "t").secret
+        assert self.put(client, editor_token, "stripe", self.OWN).status_code == 403
+
+    def test_no_secret_anywhere_is_401_saying_how_to_set_one(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("JOURNEYOPS_WEBHOOKS__JIRA_SECRET")
+        reset_settings()
+        body = body_of(PAYLOADS["jira"])
+        answer = client.post("/webhooks/jira/acme", content=body, headers=signed("jira", body))
+        assert answer.status_code == 401
+        assert "journeyops webhook secret jira" in answer.json()["detail"]
 
 
 class TestDrain:

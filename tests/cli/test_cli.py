@@ -139,6 +139,32 @@ class TestWorkspaceCommands:
         assert result.exit_code == 1
         assert "last owner" in result.stderr
 
+    def test_webhook_secrets_from_standard_input_or_generated(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from model.settings import reset_settings
+
+        run("workspace", "create", "Acme", "--owner", "maya@acme.example")
+        refused = runner.invoke(app, ["webhook", "secret", "stripe", "-w", "acme"], input="x" * 20)
+        assert refused.exit_code == 1
+        assert "JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY" in refused.stderr
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "a long random key for tests")
+        reset_settings()
+        result = runner.invoke(
+            app, ["webhook", "secret", "stripe", "-w", "acme"], input="whsec_from_stdin_123456\n"
+        )
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ""  # a given secret is never echoed
+        generated = run("webhook", "secret", "posthog", "--generate", "-w", "acme").strip()
+        assert generated.startswith("jows_")
+        listing = run("webhook", "list", "-w", "acme")
+        assert "stripe" in listing
+        assert "posthog" in listing
+        assert "whsec_from_stdin_123456" not in listing
+        assert generated not in listing
+        run("webhook", "remove", "stripe", "-w", "acme")
+        assert "stripe" not in run("webhook", "list", "-w", "acme")
+
     def test_unknown_workspace_says_how_to_create_it(self) -> None:
         result = runner.invoke(app, ["journey", "list", "-w", "ghost"])
         assert result.exit_code == 1
