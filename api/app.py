@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.routers import (
     items,
     journeys,
+    metrics,
     signals,
     structure,
     tickets,
@@ -115,6 +116,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(journeys.router)
     app.include_router(views.router)
     app.include_router(items.router)
+    app.include_router(metrics.router)
     app.include_router(structure.router)
     app.include_router(signals.router)
     app.include_router(tickets.router)

@@ -18,7 +18,7 @@ from cli.context import console, database, err_console, friendly_errors
 from cli.render import classify_summary, journey_tree, pull_table
 from model import migrate, repository
 from model.enums import Role
-from model.schemas import MemberSpec, WorkspaceSpec, parse
+from model.schemas import MemberSpec, MetricSourceSpec, WorkspaceSpec, parse
 from model.services import (
     classification,
     evidence,
@@ -884,3 +884,142 @@ def tickets_sync(workspace: str | None = WorkspaceOption) -> None:
             f"{outcome.done} done, {outcome.missing} missing"
             + (f" - {outcome.error}" if outcome.error else "")
         )
+
+
+metrics_app = typer.Typer(
+    help="Metric items that sync from PostHog and Stripe: sources, syncs, series.",
+    no_args_is_help=True,
+)
+app.add_typer(metrics_app, name="metrics")
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """The values as a one-line chart (the same height when they are all equal)."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    return "".join(SPARKS[int((v - low) / span * (len(SPARKS) - 1)) if span else 0] for v in values)
+
+
+@metrics_app.command("list")
+@friendly_errors
+def metrics_list(workspace: str | None = WorkspaceOption) -> None:
+    """Metrics with their current value, target, trend and the state of their source."""
+    from model.services import metrics as metric_service
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        table = Table("metric", "current", "target", "trend", "on track")
+        # Long source descriptions and errors wrap instead of being cut short.
+        table.add_column("source", overflow="fold")
+        table.add_column("state", overflow="fold")
+        for item in repository.metrics_of(session, ws.id):
+            source = repository.metric_source(session, item.id)
+            series = [p.value for p in repository.metric_series(session, item.id, limit=30)]
+            if source is None:
+                described, state, on_track = "-", "no source", "-"
+            else:
+                spec = MetricSourceSpec.model_validate(source.spec)
+                described = metric_service.describe(spec)
+                state = {"waiting": "waiting for first sync", "ok": "ok"}.get(
+                    source.state, f"broken: {source.error}"
+                )
+                on_track = {True: "yes", False: "no", None: "-"}[source.on_track]
+            table.add_row(
+                f"{item.key}\n{item.title}",
+                "-" if item.current is None else f"{item.current:g}{item.unit or ''}",
+                "-" if item.target is None else f"{item.target:g} ({item.direction or 'higher'})",
+                sparkline(series),
+                on_track,
+                described,
+                state,
+            )
+        console.print(table)
+
+
+@metrics_app.command("source")
+@friendly_errors
+def metrics_source(
+    key: str = typer.Argument(..., help="Key of the metric item."),
+    provider: str = typer.Option(..., help="posthog or stripe."),
+    measure: str = typer.Option(
+        ...,
+        help=(
+            "posthog: events, unique_users, ratio; stripe: new_subscriptions, "
+            "cancelled_subscriptions, net_subscriptions, failed_payments, refunds."
+        ),
+    ),
+    event: str | None = typer.Option(None, help="PostHog event (a ratio's numerator)."),
+    denominator_event: str | None = typer.Option(None, help="A ratio's denominator event."),
+    ratio_of: str = typer.Option("events", help="A ratio of events or of users."),
+    calculation: str = typer.Option("total", help="total, average, median or peak."),
+    prop: list[str] = typer.Option(
+        [], "--property", help="KEY=VALUE an event property must equal (repeatable)."
+    ),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Give a metric item a data source; `journeyops metrics sync` reads it."""
+    from model.services import metrics as metric_service
+
+    properties = {}
+    for pair in prop:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--property")
+        properties[name.strip()] = value.strip()
+    data: dict[str, object] = {
+        "provider": provider,
+        "measure": measure,
+        "calculation": calculation,
+        "ratio_of": ratio_of,
+        "properties": properties,
+    }
+    if event:
+        data["event"] = event
+    if denominator_event:
+        data["denominator_event"] = denominator_event
+    with database() as (session, settings):
+        ws = _workspace(session, workspace)
+        item = items.get_item_by_key(session, ws.id, key)
+        source = metric_service.set_source(session, item, data, settings.actor)
+        spec = MetricSourceSpec.model_validate(source.spec)
+        console.print(f"{item.key} syncs from {metric_service.describe(spec)}")
+
+
+@metrics_app.command("sync")
+@friendly_errors
+def metrics_sync(
+    key: str | None = typer.Argument(None, help="One metric's key (default: every metric)."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Sync metrics from their sources now, as a Prefect flow run."""
+    from flows.metrics import MetricsBroken, sync_metrics
+
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    try:
+        outcomes = sync_metrics(slug, key)
+    except MetricsBroken as error:
+        err_console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    for outcome in outcomes:
+        crossed = f" ({outcome.crossed} its target)" if outcome.crossed else ""
+        console.print(f"{outcome.metric}: {outcome.value}{crossed}")
+
+
+@metrics_app.command("series")
+@friendly_errors
+def metrics_series(key: str, workspace: str | None = WorkspaceOption) -> None:
+    """A metric's time series: one value per sync day, over its evaluation period."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        item = items.get_item_by_key(session, ws.id, key)
+        table = Table("period", "value")
+        for point in repository.metric_series(session, item.id):
+            table.add_row(
+                f"{point.period_start.date()} to {point.period_end.date()}", f"{point.value:g}"
+            )
+        console.print(table)

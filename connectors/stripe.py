@@ -281,6 +281,30 @@ class StripeClientWrapper:
             params["starting_after"] = starting_after
         return self._get("/v1/events", params)
 
+    def list_events_of_type(
+        self,
+        event_type: str,
+        created_gte: int,
+        created_lt: int,
+        *,
+        limit: int,
+        starting_after: str | None,
+    ) -> dict[str, Any]:
+        """Return one page of ``event_type`` events created in ``[created_gte, created_lt)``,
+        newest first.
+
+        Raises:
+            AuthError, RequestError, RetryableError.
+        """
+        params: dict[str, Any] = {
+            "type": event_type,
+            "created": {"gte": created_gte, "lt": created_lt},
+            "limit": limit,
+        }
+        if starting_after:
+            params["starting_after"] = starting_after
+        return self._get("/v1/events", params)
+
     def list_objects(
         self, kind: str, created_gte: int, *, limit: int, starting_after: str | None
     ) -> dict[str, Any]:

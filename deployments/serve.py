@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import serve
 
+from flows.metrics import sync_metrics
 from flows.pull import pull_intercom, pull_posthog, pull_stripe, pull_workspace
 from flows.tickets import push_tickets, sync_tickets
 
@@ -19,7 +20,7 @@ PULL_INTERVAL_SECONDS = 15 * 60
 
 
 def deployments(workspace: str) -> list[Any]:
-    """The deployments a small team runs: pulls (scheduled and on demand) and tickets."""
+    """The deployments a small team runs: pulls (scheduled and on demand), tickets, metrics."""
     parameters = {"workspace": workspace}
     scheduled = pull_workspace.to_deployment(
         name=f"{workspace}-every-15-minutes",
@@ -47,7 +48,13 @@ def deployments(workspace: str) -> list[Any]:
             tags=["journeyops", "tickets"],
         ),
     ]
-    return [scheduled, *on_demand, *tickets]
+    metrics = sync_metrics.to_deployment(
+        name=f"{workspace}-hourly",
+        interval=60 * 60,
+        parameters=parameters,
+        tags=["journeyops", "metrics"],
+    )
+    return [scheduled, *on_demand, *tickets, metrics]
 
 
 def main() -> None:

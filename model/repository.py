@@ -28,6 +28,8 @@ from model.tables import (
     Journey,
     LLMCacheEntry,
     Member,
+    MetricPoint,
+    MetricSource,
     Persona,
     Placement,
     PullRun,
@@ -272,6 +274,46 @@ def worst_insight_severity(session: Session, journey_id: int) -> dict[int, int]:
         .group_by(Placement.step_id)
     )
     return {step_id: severity for step_id, severity in rows if severity is not None}
+
+
+def metric_source(session: Session, item_id: int) -> MetricSource | None:
+    return session.scalar(select(MetricSource).where(MetricSource.item_id == item_id))
+
+
+def metric_sources(session: Session, workspace_id: int) -> Sequence[MetricSource]:
+    return session.scalars(
+        select(MetricSource)
+        .where(MetricSource.workspace_id == workspace_id)
+        .order_by(MetricSource.item_id)
+    ).all()
+
+
+def metric_point(session: Session, item_id: int, period_end: datetime) -> MetricPoint | None:
+    return session.scalar(
+        select(MetricPoint).where(
+            MetricPoint.item_id == item_id, MetricPoint.period_end == period_end
+        )
+    )
+
+
+def metric_series(session: Session, item_id: int, limit: int = 365) -> list[MetricPoint]:
+    """The metric's latest points, oldest first."""
+    newest = session.scalars(
+        select(MetricPoint)
+        .where(MetricPoint.item_id == item_id)
+        .order_by(MetricPoint.period_end.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(newest))
+
+
+def metrics_of(session: Session, workspace_id: int) -> Sequence[Item]:
+    return session.scalars(
+        select(Item)
+        .where(Item.workspace_id == workspace_id, Item.type == "metric")
+        .options(*_item_options())
+        .order_by(Item.title)
+    ).all()
 
 
 def webhook_secret(session: Session, workspace_id: int, provider: str) -> WebhookSecret | None:

@@ -6,7 +6,14 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from model.enums import (
     STATUSES,
@@ -265,3 +272,75 @@ class TableQuery(Strict):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+POSTHOG_MEASURES = ("events", "unique_users", "ratio")
+STRIPE_MEASURES = (
+    "new_subscriptions",
+    "cancelled_subscriptions",
+    "net_subscriptions",
+    "failed_payments",
+    "refunds",
+)
+CALCULATIONS = ("total", "average", "median", "peak")
+EVENT_NAME = r"^[^'\\]{1,200}$"
+
+
+class MetricSourceSpec(Strict):
+    """Where a metric item's value comes from, and how it is computed over its period."""
+
+    provider: Literal["posthog", "stripe"] = Field(description="posthog or stripe.")
+    measure: str = Field(
+        description=(
+            "PostHog: events, unique_users or ratio. Stripe: new_subscriptions, "
+            "cancelled_subscriptions, net_subscriptions, failed_payments or refunds."
+        )
+    )
+    event: str | None = Field(
+        default=None,
+        pattern=EVENT_NAME,
+        description="PostHog event counted (events, unique_users) or the ratio's numerator.",
+    )
+    denominator_event: str | None = Field(
+        default=None, pattern=EVENT_NAME, description="The ratio's denominator event (PostHog)."
+    )
+    ratio_of: Literal["events", "users"] = Field(
+        default="events", description="A ratio of event counts or of unique users (PostHog)."
+    )
+    calculation: Literal["total", "average", "median", "peak"] = Field(
+        default="total",
+        description=(
+            "Over the metric's evaluation period: the total, or the average, median or peak "
+            "of its days."
+        ),
+    )
+    properties: dict[
+        Annotated[str, Field(pattern=r"^\$?[A-Za-z_][\w$]{0,99}$")],
+        Annotated[str, Field(pattern=r"^[^'\\]{0,200}$")],
+    ] = Field(default_factory=dict, description="Event properties that must equal these values.")
+
+    @field_validator("measure")
+    @classmethod
+    def _known_measure(cls, value: str) -> str:
+        if value not in POSTHOG_MEASURES + STRIPE_MEASURES:
+            raise ValueError(
+                f"must be one of {', '.join(POSTHOG_MEASURES)} (PostHog) or "
+                f"{', '.join(STRIPE_MEASURES)} (Stripe)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fits_provider(self) -> MetricSourceSpec:
+        measures = POSTHOG_MEASURES if self.provider == "posthog" else STRIPE_MEASURES
+        if self.measure not in measures:
+            raise ValueError(
+                f"measure: {self.measure!r} is not a {self.provider} measure "
+                f"({', '.join(measures)})"
+            )
+        if self.provider == "posthog" and not self.event:
+            raise ValueError("event: a PostHog measure needs the event it counts")
+        if self.measure == "ratio" and not self.denominator_event:
+            raise ValueError("denominator_event: a ratio needs the event it divides by")
+        if self.provider == "stripe" and (self.event or self.denominator_event or self.properties):
+            raise ValueError("event: Stripe measures take no event or properties")
+        return self

@@ -642,6 +642,44 @@ class WebhookSecret(IdMixin, Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
+METRIC_SOURCE_STATES = ["waiting", "ok", "broken"]
+
+
+class MetricSource(IdMixin, TimestampMixin, Base):
+    """Where a metric item's value comes from (see ``schemas.MetricSourceSpec``) and how the
+    last sync went: waiting for the first, ok, or broken with the reason."""
+
+    __tablename__ = "metric_sources"
+    __table_args__ = (
+        CheckConstraint(_in("provider", ["posthog", "stripe"]), name="provider"),
+        CheckConstraint(_in("state", METRIC_SOURCE_STATES), name="state"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[str] = mapped_column(String(20), default="waiting")
+    error: Mapped[str | None] = mapped_column(Text)
+    on_track: Mapped[bool | None] = mapped_column(Boolean)
+    synced_at: Mapped[datetime | None] = mapped_column()
+
+
+class MetricPoint(IdMixin, Base):
+    """One value of a metric's time series: the measure over ``[period_start, period_end)``."""
+
+    __tablename__ = "metric_points"
+    __table_args__ = (UniqueConstraint("item_id", "period_end"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column()
+    value: Mapped[float] = mapped_column(Float)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TRACKERS = ["linear", "jira"]
 TICKET_STATES = ["requested", "creating", "linked", "failed"]
 

@@ -56,49 +56,76 @@ def _config(workspace_id: int, source: str) -> SourceConfig | None:
         return config
 
 
+def _retry(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.http.max_attempts, max_delay=settings.http.max_backoff_seconds
+    )
+
+
+def open_stripe_client(workspace_id: int) -> StripeClientWrapper:
+    """The workspace's Stripe client, credentials and address as its pulls use them."""
+    settings = get_settings()
+    config = _config(workspace_id, "stripe")
+    secret = read_secret("stripe", config.secret_block if config else None, settings)
+    base_url = config.base_url if config and config.base_url else settings.stripe.base_url
+    return StripeClientWrapper(
+        secret, base_url, timeout=settings.http.timeout_seconds, retry=_retry(settings)
+    )
+
+
+def open_posthog_client(workspace_id: int) -> PostHogClient:
+    """The workspace's PostHog query client, credentials and project as its pulls use them."""
+    settings = get_settings()
+    config = _config(workspace_id, "posthog")
+    options = dict(config.options) if config else {}
+    secret = read_secret("posthog", config.secret_block if config else None, settings)
+    p = settings.posthog
+    project = options.get("project_id", p.project_id)
+    if not project:
+        raise RequestError(
+            "posthog",
+            "no project: set JOURNEYOPS_POSTHOG__PROJECT_ID or "
+            "`journeyops source set posthog --option project_id=ID`",
+        )
+    return PostHogClient(
+        secret,
+        config.base_url if config and config.base_url else p.host,
+        str(project),
+        timeout=settings.http.timeout_seconds,
+        retry=_retry(settings),
+        queries_per_minute=p.queries_per_minute,
+    )
+
+
 def open_source(workspace_id: int, source: str) -> SignalSource:
     """Build the source client for a workspace from settings and its stored configuration."""
     settings = get_settings()
     config = _config(workspace_id, source)
     options = dict(config.options) if config else {}
-    secret = read_secret(source, config.secret_block if config else None, settings)
-    retry = RetryPolicy(
-        max_attempts=settings.http.max_attempts, max_delay=settings.http.max_backoff_seconds
-    )
-    timeout = settings.http.timeout_seconds
-    base_url = config.base_url if config and config.base_url else None
     if source == "stripe":
         s = settings.stripe
         return StripeSource(
-            StripeClientWrapper(secret, base_url or s.base_url, timeout=timeout, retry=retry),
+            open_stripe_client(workspace_id),
             page_size=s.page_size,
             backfill_days=int(options.get("backfill_days", s.backfill_days)),
         )
     if source == "intercom":
         i = settings.intercom
+        secret = read_secret(source, config.secret_block if config else None, settings)
         region = options.get("region", i.region)
+        base_url = config.base_url if config and config.base_url else None
         url = base_url or i.base_url or INTERCOM_REGIONS[region]
         intercom = IntercomClient(
-            secret, url, version=options.get("version", i.version), timeout=timeout, retry=retry
+            secret,
+            url,
+            version=options.get("version", i.version),
+            timeout=settings.http.timeout_seconds,
+            retry=_retry(settings),
         )
         return IntercomSource(intercom, per_page=i.per_page, max_chars=i.max_text_chars)
     if source == "posthog":
         p = settings.posthog
-        project = options.get("project_id", p.project_id)
-        if not project:
-            raise RequestError(
-                source,
-                "no project: set JOURNEYOPS_POSTHOG__PROJECT_ID or "
-                "`journeyops source set posthog --option project_id=ID`",
-            )
-        client = PostHogClient(
-            secret,
-            base_url or p.host,
-            str(project),
-            timeout=timeout,
-            retry=retry,
-            queries_per_minute=p.queries_per_minute,
-        )
+        client = open_posthog_client(workspace_id)
         return PostHogSource(
             client,
             events=list(options.get("events", p.events)),

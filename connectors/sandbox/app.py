@@ -181,10 +181,14 @@ def _created_of(row: dict[str, Any]) -> int:
 
 
 def _created_filter(params: Any) -> tuple[int | None, int | None]:
+    """``created[gte|gt]`` and ``created[lt|lte]`` as an inclusive low and exclusive high."""
     gte = params.get("created[gte]")
     gt = params.get("created[gt]")
+    lt = params.get("created[lt]")
+    lte = params.get("created[lte]")
     low = int(gte) if gte is not None else (int(gt) + 1 if gt is not None else None)
-    return low, None
+    high = int(lt) if lt is not None else (int(lte) + 1 if lte is not None else None)
+    return low, high
 
 
 async def stripe_list(request: Request) -> Response:
@@ -197,7 +201,7 @@ async def stripe_list(request: Request) -> Response:
     params = request.query_params
     try:
         limit = int(params.get("limit", "10"))
-        low, _ = _created_filter(params)
+        low, high = _created_filter(params)
     except ValueError:
         return _error("stripe", 400, "Invalid integer")
     if not 1 <= limit <= 100:
@@ -205,6 +209,10 @@ async def stripe_list(request: Request) -> Response:
     state = _state(request)
     ordered = state.stripe_sorted(resource)
     status = params.get("status")
+    # The events API filters by `type` (one type, or a prefix ending in `.*`) and `types[]`.
+    types = set(params.getlist("types[]"))
+    if params.get("type"):
+        types.add(params["type"])
     start = 0
     starting_after = params.get("starting_after")
     if starting_after:
@@ -217,6 +225,13 @@ async def stripe_list(request: Request) -> Response:
     for row in ordered[start:]:
         if low is not None and _created_of(row) < low:
             break
+        if high is not None and _created_of(row) >= high:
+            continue
+        if types and not any(
+            row.get("type") == t or (t.endswith(".*") and str(row.get("type")).startswith(t[:-1]))
+            for t in types
+        ):
+            continue
         if (
             status is None
             or (row.get("data", {}).get("object", row)).get("status", status) == status
@@ -397,11 +412,13 @@ async def posthog_capture(request: Request) -> Response:
         )
     state = _state(request)
     rows = []
+    all_props = []
     for event in body.get("batch", []):
         moment = datetime.fromisoformat(
             str(event.get("timestamp")).replace("Z", "+00:00")
         ).astimezone(UTC)
         props = event.get("properties") or {}
+        all_props.append(props)
         rows.append(
             (
                 event.get("uuid") or "",
@@ -415,11 +432,12 @@ async def posthog_capture(request: Request) -> Response:
     with state.lock:
         state.data.posthog_events.extend(rows)
         assert state.db is not None
+        # Every property is kept, so queries can filter on any of them.
         state.db.executemany(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (u, e, t, d, json.dumps({"$pathname": p, "$screen_name": s}), d)
-                for u, e, t, d, p, s in rows
+                (u, e, t, d, json.dumps(props), d)
+                for (u, e, t, d, _, _), props in zip(rows, all_props, strict=True)
             ],
         )
         state.db.commit()

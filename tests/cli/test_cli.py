@@ -6,11 +6,13 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.tasks.test_metrics import metric_env  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -256,3 +258,36 @@ class TestClassifyAndReview:
         result = runner.invoke(app, ["review", "accept", "424242"])
         assert result.exit_code == 1
         assert "no signal 424242" in result.stderr
+
+
+@pytest.mark.usefixtures("prefect_harness")
+class TestMetricsCommands:
+    def test_source_sync_list_and_series(self, metric_env: Any) -> None:  # noqa: F811
+        from datetime import UTC, datetime, timedelta
+
+        from model.db import session_scope
+        from model.services import items, workspaces
+        from tests.tasks.test_metrics import capture
+
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            key = items.create_item(
+                session,
+                ws,
+                {"type": "metric", "title": "Trials", "target": 2, "evaluation_period": "week"},
+                "tests",
+            ).key
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        capture(metric_env.url, [("trial_started", f"t{n}", yesterday, {}) for n in range(3)])
+        source = ["metrics", "source", key, "--provider", "posthog", "--measure", "events"]
+        bad = runner.invoke(app, [*source, "-w", "acme"])
+        assert bad.exit_code == 1
+        assert "event" in bad.stderr
+        assert "waiting" not in run("metrics", "list", "-w", "acme")
+        run(*source, "--event", "trial_started", "-w", "acme")
+        assert "waiting" in run("metrics", "list", "-w", "acme")
+        assert f"{key}: 3.0" in run("metrics", "sync", "-w", "acme")
+        listing = run("metrics", "list", "-w", "acme")
+        assert "ok" in listing
+        assert "yes" in listing  # 3 against a target of 2, higher is better
+        assert "3" in run("metrics", "series", key, "-w", "acme")

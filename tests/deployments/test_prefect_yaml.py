@@ -36,6 +36,7 @@ class TestPrefectYaml:
         assert scheduled["flows/webhooks.py:process_webhooks"] == [{"interval": 300}]
         assert scheduled["flows/tickets.py:push_tickets"] == [{"interval": 300}]
         assert scheduled["flows/tickets.py:sync_tickets"] == [{"interval": 900}]
+        assert scheduled["flows/metrics.py:sync_metrics"] == [{"interval": 3600}]
 
 
 class TestServe:
@@ -48,7 +49,8 @@ class TestServe:
             "acme-on-demand",
             "acme-every-5-minutes",
             "acme-every-15-minutes",
+            "acme-hourly",
         ]
-        assert [d.flow_name for d in built[-2:]] == ["push-tickets", "sync-tickets"]
+        assert [d.flow_name for d in built[-3:]] == ["push-tickets", "sync-tickets", "sync-metrics"]
         assert built[0].schedules[0].schedule.interval.total_seconds() == 900
         assert all(d.parameters == {"workspace": "acme"} for d in built)
