@@ -11,16 +11,25 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cli.context import console, database
-from cli.render import journey_tree, pull_table, ticket_table
+from cli.render import journey_tree, metric_table, pull_table, ticket_table
 from connectors.sandbox import data as sandbox_data
 from connectors.sandbox import trackers
 from connectors.sandbox.seed import capture_events
 from connectors.sandbox.server import SandboxServer, free_port, port_is_free
+from flows.metrics import MetricsBroken, sync_metrics
 from flows.pull import pull_workspace
 from flows.tickets import push_tickets
 from model import repository
 from model.schemas import MemberSpec, WorkspaceSpec
-from model.services import items, journey_files, sources, tickets, views, workspaces
+from model.services import (
+    items,
+    journey_files,
+    metrics,
+    sources,
+    tickets,
+    views,
+    workspaces,
+)
 from model.settings import reset_settings
 from model.tables import Workspace
 
@@ -105,6 +114,33 @@ def push_demo_tickets() -> None:
         console.print(ticket_table(repository.ticket_links(session, workspace.id)))
 
 
+DEMO_METRIC_SOURCES = {
+    "metric-api-key-errors-per-week": {
+        "provider": "posthog",
+        "measure": "events",
+        "event": "api_key_error",
+    },
+    "metric-failed-payments-per-week": {"provider": "stripe", "measure": "failed_payments"},
+}
+
+
+def sync_demo_metrics() -> None:
+    """Give two demo metrics their sandbox sources and sync them."""
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        for key, source in DEMO_METRIC_SOURCES.items():
+            item = items.get_item_by_key(session, workspace.id, key)
+            metrics.set_source(session, item, source, "demo")
+    console.print("Syncing two metrics from the sandbox PostHog and Stripe (Prefect flow run)...")
+    try:
+        sync_metrics(WORKSPACE.slug)
+    except MetricsBroken as error:
+        console.print(f"[red]{error}[/]")
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        console.print(metric_table(session, workspace.id))
+
+
 def run_demo() -> None:
     """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
     build_workspace()
@@ -119,6 +155,7 @@ def run_demo() -> None:
         console.print(pull_table(summaries))
         use_sandbox_trackers(url)
         push_demo_tickets()
+        sync_demo_metrics()
     finally:
         if server is not None:
             server.stop()

@@ -892,52 +892,15 @@ metrics_app = typer.Typer(
 )
 app.add_typer(metrics_app, name="metrics")
 
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[float]) -> str:
-    """The values as a one-line chart (the same height when they are all equal)."""
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    span = high - low
-    return "".join(SPARKS[int((v - low) / span * (len(SPARKS) - 1)) if span else 0] for v in values)
-
 
 @metrics_app.command("list")
 @friendly_errors
 def metrics_list(workspace: str | None = WorkspaceOption) -> None:
     """Metrics with their current value, target, trend and the state of their source."""
-    from model.services import metrics as metric_service
+    from cli.render import metric_table
 
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        table = Table("metric", "current", "target", "trend", "on track")
-        # Long source descriptions and errors wrap instead of being cut short.
-        table.add_column("source", overflow="fold")
-        table.add_column("state", overflow="fold")
-        for item in repository.metrics_of(session, ws.id):
-            source = repository.metric_source(session, item.id)
-            series = [p.value for p in repository.metric_series(session, item.id, limit=30)]
-            if source is None:
-                described, state, on_track = "-", "no source", "-"
-            else:
-                spec = MetricSourceSpec.model_validate(source.spec)
-                described = metric_service.describe(spec)
-                state = {"waiting": "waiting for first sync", "ok": "ok"}.get(
-                    source.state, f"broken: {source.error}"
-                )
-                on_track = {True: "yes", False: "no", None: "-"}[source.on_track]
-            table.add_row(
-                f"{item.key}\n{item.title}",
-                "-" if item.current is None else f"{item.current:g}{item.unit or ''}",
-                "-" if item.target is None else f"{item.target:g} ({item.direction or 'higher'})",
-                sparkline(series),
-                on_track,
-                described,
-                state,
-            )
-        console.print(table)
+        console.print(metric_table(session, _workspace(session, workspace).id))
 
 
 @metrics_app.command("source")

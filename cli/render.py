@@ -122,3 +122,50 @@ def ticket_table(links: Sequence[Any]) -> Table:
             link.error if link.state == "failed" else (link.url or ""),
         )
     return table
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """The values as a one-line chart (the lowest bar throughout when they are all equal)."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    return "".join(SPARKS[int((v - low) / span * (len(SPARKS) - 1)) if span else 0] for v in values)
+
+
+def metric_table(session: Any, workspace_id: int) -> Table:
+    """The workspace's metrics: value, target, 30-point trend, on track, source and state."""
+    from model import repository
+    from model.schemas import MetricSourceSpec
+    from model.services import metrics
+
+    table = Table("metric", "current", "target", "trend", "on track")
+    # Long source descriptions and errors wrap instead of being cut short.
+    table.add_column("source", overflow="fold")
+    table.add_column("state", overflow="fold")
+    for item in repository.metrics_of(session, workspace_id):
+        source = repository.metric_source(session, item.id)
+        series = [p.value for p in repository.metric_series(session, item.id, limit=30)]
+        if source is None:
+            described, state, on_track = "-", "no source", "-"
+        else:
+            described = metrics.describe(MetricSourceSpec.model_validate(source.spec))
+            state = {"waiting": "waiting for first sync", "ok": "ok"}.get(
+                source.state, f"broken: {source.error}"
+            )
+            on_track = {True: "yes", False: "no", None: "-"}[source.on_track]
+        table.add_row(
+            f"{item.key}\n{item.title}",
+            _number(item.current, item.unit),
+            "-"
+            if item.target is None
+            else f"{_number(item.target, item.unit)} ({item.direction or 'higher'})",
+            sparkline(series),
+            on_track,
+            described,
+            state,
+        )
+    return table

@@ -58,7 +58,14 @@ class TestDemo:
         hand_made, first = counts()
         run("demo")
         again, second = counts()
-        assert again == hand_made == 10
+        assert again == hand_made == 12
+        # Two metrics synced from the sandbox's PostHog and Stripe, one point a day.
+        from model.tables import MetricPoint, MetricSource
+
+        with session_scope() as session:
+            states = session.scalars(select(MetricSource.state)).all()
+            assert states == ["ok", "ok"]
+            assert session.scalar(select(func.count()).select_from(MetricPoint)) == 2
         # Conversations and billing facts are the same records again: updated, never doubled.
         assert second["intercom"] == first["intercom"] == 300
         assert second["stripe"] == first["stripe"]
@@ -92,7 +99,7 @@ class TestJourneyCommands:
                 io.StringIO(run("journey", "items", "trial-to-paid", "-w", "acme-product-team"))
             )
         )
-        assert len(rows) == 10
+        assert len(rows) == 12
         chat = [r for r in rows if r["key"] == "touchpoint-in-app-support-chat"]
         assert [r["step"] for r in chat] == [
             "Customer connects first integration",

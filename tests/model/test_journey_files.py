@@ -148,7 +148,7 @@ class TestRichFilesRoundTrip:
             session, journeys.get_journey(session, target.id, "trial-to-paid")
         )
         assert again == exported
-        assert len(exported["items"]) == 9
+        assert len(exported["items"]) == 11
         insight = next(
             i for i in exported["items"] if i["type"] == "insight" and i["severity"] == 4
         )
