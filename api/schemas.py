@@ -94,7 +94,18 @@ class MapStep(BaseModel):
     description: str | None = Field(description="More about the moment.")
     position: int = Field(description="Order within the stage, from 0.")
     signals: int = Field(description="Signals placed on the step.")
-    friction: float = Field(description="Signal volume weighted by insight severity.")
+    conversion: float | None = Field(
+        description=(
+            "Share of the previous funnel step's customers who reached this one, in the "
+            "journey's latest funnel (steps with `reached_when` only)."
+        )
+    )
+    friction: float = Field(
+        description=(
+            "signals x (1 + worst insight severity / 5), plus the funnel's drop-off into the "
+            "step in percentage points."
+        )
+    )
     items: dict[str, list[MapItem]] = Field(description="Placed items, grouped by type.")
 
 

@@ -11,11 +11,12 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cli.context import console, database
-from cli.render import journey_tree, metric_table, pull_table, ticket_table
+from cli.render import funnel_table, journey_tree, metric_table, pull_table, ticket_table
 from connectors.sandbox import data as sandbox_data
 from connectors.sandbox import trackers
 from connectors.sandbox.seed import capture_events
 from connectors.sandbox.server import SandboxServer, free_port, port_is_free
+from flows.funnels import journey_funnel
 from flows.metrics import MetricsBroken, sync_metrics
 from flows.pull import pull_workspace
 from flows.tickets import push_tickets
@@ -47,6 +48,7 @@ MEMBERS = [
 JOURNEY_FILES = ["trial-to-paid.yaml", "team-expansion.yaml"]
 # The journey the sandbox's signals are about.
 DEMO_JOURNEY = "trial-to-paid"
+DEMO_FUNNEL_CUSTOMERS = 300
 
 
 def load_demo_file(name: str) -> dict[str, object]:
@@ -68,7 +70,7 @@ def start_sandbox() -> tuple[str, SandboxServer | None]:
             return f"http://127.0.0.1:{SANDBOX_PORT}", None
     except httpx.HTTPError:
         pass
-    generated = sandbox_data.generate()
+    generated = sandbox_data.generate(funnel_customers=DEMO_FUNNEL_CUSTOMERS)
     # PostHog's events arrive the way a product sends them: through its capture client.
     without_events = replace(generated, posthog_events=[], broken_rows={})
     port = SANDBOX_PORT if port_is_free(SANDBOX_PORT) else free_port()
@@ -141,6 +143,17 @@ def sync_demo_metrics() -> None:
         console.print(metric_table(session, workspace.id))
 
 
+def print_demo_funnel() -> None:
+    """The demo journey's funnel over the sandbox's trial customers."""
+    console.print(
+        "Computing the trial-to-paid funnel from the sandbox PostHog (Prefect flow run)..."
+    )
+    [result] = journey_funnel(WORKSPACE.slug, DEMO_JOURNEY, 30)
+    console.print(funnel_table(result))
+    if result.biggest_drop is not None:
+        console.print(f"Biggest drop-off: {result.biggest_drop.name}")
+
+
 def run_demo() -> None:
     """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
     build_workspace()
@@ -156,6 +169,7 @@ def run_demo() -> None:
         use_sandbox_trackers(url)
         push_demo_tickets()
         sync_demo_metrics()
+        print_demo_funnel()
     finally:
         if server is not None:
             server.stop()

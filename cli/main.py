@@ -986,3 +986,53 @@ def metrics_series(key: str, workspace: str | None = WorkspaceOption) -> None:
                 f"{point.period_start.date()} to {point.period_end.date()}", f"{point.value:g}"
             )
         console.print(table)
+
+
+@metrics_app.command("chart")
+@friendly_errors
+def metrics_chart(
+    key: str,
+    out: Path = typer.Argument(..., help="SVG file to write."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Write a metric's history, with its target, as an SVG chart."""
+    from tasks.charts import series_svg
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        item = items.get_item_by_key(session, ws.id, key)
+        points = [(p.period_end, p.value) for p in repository.metric_series(session, item.id)]
+        out.write_text(series_svg(item.title, points, item.target), encoding="utf-8")
+    err_console.print(f"wrote {out} ({len(points)} points)")
+
+
+@app.command()
+@friendly_errors
+def funnel(
+    journey: str = typer.Argument(..., help="Slug of the journey."),
+    days: int = typer.Option(30, min=1, max=365, help="Whole days before today to measure."),
+    chart: Path | None = typer.Option(None, help="Also write the funnel as an SVG chart here."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Where customers leave the journey: customers per mapped step from PostHog, conversion
+    from the previous step, median time between them (a Prefect flow run)."""
+    from cli.render import funnel_table
+    from flows.funnels import journey_funnel
+    from tasks.charts import funnel_svg
+
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    [result] = journey_funnel(slug, journey, days)
+    table = funnel_table(result)
+    console.print(table)
+    if result.biggest_drop is not None:
+        console.print(f"Biggest drop-off: {result.biggest_drop.name}")
+    for text in result.signals:
+        console.print(f"[yellow]signal:[/] {text}")
+    if chart is not None:
+        svg = funnel_svg(
+            f"{journey}: customers per step",
+            [(s.name, s.reached, s.conversion) for s in result.steps],
+        )
+        chart.write_text(svg, encoding="utf-8")
+        err_console.print(f"wrote {chart}")

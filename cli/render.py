@@ -169,3 +169,27 @@ def metric_table(session: Any, workspace_id: int) -> Table:
             state,
         )
     return table
+
+
+def funnel_table(result: Any) -> Table:
+    """A funnel run as a table with bars (see ``model.services.funnels.FunnelResult``)."""
+    from tasks.charts import bar
+    from tasks.funnels import duration
+
+    top = max((s.reached for s in result.steps), default=0)
+    table = Table(
+        f"{result.window.start.date()} to {result.window.end.date()}",
+        "customers",
+        "from previous",
+        "median time",
+        "",
+    )
+    for step in result.steps:
+        table.add_row(
+            step.name,
+            str(step.reached),
+            "" if step.conversion is None else f"{step.conversion:.0%}",
+            "" if step.median_seconds is None else duration(step.median_seconds),
+            bar(step.reached, top, width=12),
+        )
+    return table

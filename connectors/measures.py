@@ -8,13 +8,14 @@ filters) and counted per day.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.errors import RequestError
-from connectors.posthog import PostHogClient, hogql_string, hogql_time
+from connectors.posthog import PostHogClient, hogql_string, hogql_time, parse_time
 from connectors.stripe import StripeClientWrapper
 from model.schemas import MetricSourceSpec
 
@@ -176,3 +177,42 @@ class StripeMeasures:
                 if window.start <= created < window.end:
                     daily[created.date()] = daily.get(created.date(), 0.0) + sign
         return Measured(daily, None)
+
+
+FUNNEL_PAGE = 10_000
+EVENT_NAME = re.compile(r"^[$\w][\w$.:/ -]{0,199}$")
+
+
+def step_condition(reached_when: str) -> str:
+    """A step's ``reached_when`` as a HogQL condition: a bare event name means that event."""
+    text = reached_when.strip()
+    if EVENT_NAME.match(text) and not re.search(r"\s(=|AND|OR|IN)\s", text, re.IGNORECASE):
+        return f"event = {hogql_string(text)}"
+    return f"({text})"
+
+
+def first_reached(
+    client: PostHogClient, conditions: list[str], window: Window
+) -> Iterator[tuple[str, list[datetime | None]]]:
+    """Each customer (``distinct_id``) who met any condition in the window, with the first time
+    they met each one: per-customer aggregates from HogQL, a page at a time, never raw events."""
+    columns = ", ".join(
+        f"minIf(timestamp, {condition}) AS s{index}" for index, condition in enumerate(conditions)
+    )
+    any_condition = " OR ".join(conditions)
+    after = ""
+    while True:
+        hogql = (
+            f"SELECT distinct_id, {columns} FROM events "
+            f"WHERE timestamp >= {hogql_time(window.start)} AND timestamp < {hogql_time(window.end)} "
+            f"AND ({any_condition}) AND distinct_id > {hogql_string(after)} "
+            f"GROUP BY distinct_id ORDER BY distinct_id LIMIT {FUNNEL_PAGE}"
+        )
+        rows = client.query(hogql).get("results")
+        if not isinstance(rows, list):
+            raise RequestError("posthog", "the funnel query answer has no results")
+        for row in rows:
+            yield str(row[0]), [None if v is None else parse_time(v) for v in row[1:]]
+        if len(rows) < FUNNEL_PAGE:
+            return
+        after = str(rows[-1][0])

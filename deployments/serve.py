@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import serve
 
+from flows.funnels import journey_funnel
 from flows.metrics import sync_metrics
 from flows.pull import pull_intercom, pull_posthog, pull_stripe, pull_workspace
 from flows.tickets import push_tickets, sync_tickets
@@ -20,7 +21,8 @@ PULL_INTERVAL_SECONDS = 15 * 60
 
 
 def deployments(workspace: str) -> list[Any]:
-    """The deployments a small team runs: pulls (scheduled and on demand), tickets, metrics."""
+    """The deployments a small team runs: pulls (scheduled and on demand), tickets, metrics and
+    funnels."""
     parameters = {"workspace": workspace}
     scheduled = pull_workspace.to_deployment(
         name=f"{workspace}-every-15-minutes",
@@ -54,7 +56,13 @@ def deployments(workspace: str) -> list[Any]:
         parameters=parameters,
         tags=["journeyops", "metrics"],
     )
-    return [scheduled, *on_demand, *tickets, metrics]
+    funnel = journey_funnel.to_deployment(
+        name=f"{workspace}-daily",
+        cron="0 6 * * *",
+        parameters=parameters,
+        tags=["journeyops", "metrics"],
+    )
+    return [scheduled, *on_demand, *tickets, metrics, funnel]
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ from model.schemas import TableQuery
 from model.tables import (
     ApiToken,
     ChangeEvent,
+    FunnelRun,
+    FunnelStep,
     Item,
     ItemLink,
     ItemPersona,
@@ -160,6 +163,10 @@ def step_by_id(session: Session, workspace_id: int, step_id: int) -> Step | None
         .join(Journey, Journey.id == Step.journey_id)
         .where(Step.id == step_id, Journey.workspace_id == workspace_id)
     )
+
+
+def steps_of_journey(session: Session, journey_id: int) -> Sequence[Step]:
+    return session.scalars(select(Step).where(Step.journey_id == journey_id)).all()
 
 
 def journey_tree(session: Session, journey_id: int) -> list[Stage]:
@@ -314,6 +321,60 @@ def metrics_of(session: Session, workspace_id: int) -> Sequence[Item]:
         .options(*_item_options())
         .order_by(Item.title)
     ).all()
+
+
+@dataclass
+class StoredFunnel:
+    run: FunnelRun
+    steps: list[FunnelStep]
+
+
+def funnel_run(session: Session, journey_id: int, window_end: datetime) -> FunnelRun | None:
+    return session.scalar(
+        select(FunnelRun).where(
+            FunnelRun.journey_id == journey_id, FunnelRun.window_end == window_end
+        )
+    )
+
+
+def funnel_steps(session: Session, run_id: int) -> list[FunnelStep]:
+    return list(
+        session.scalars(
+            select(FunnelStep).where(FunnelStep.run_id == run_id).order_by(FunnelStep.position)
+        )
+    )
+
+
+def previous_funnel(session: Session, journey_id: int, before: datetime) -> StoredFunnel | None:
+    """The latest run for a window that ended before ``before``."""
+    run = session.scalar(
+        select(FunnelRun)
+        .where(FunnelRun.journey_id == journey_id, FunnelRun.window_end < before)
+        .order_by(FunnelRun.window_end.desc())
+        .limit(1)
+    )
+    return StoredFunnel(run, funnel_steps(session, run.id)) if run else None
+
+
+def latest_funnel(session: Session, journey_id: int) -> StoredFunnel | None:
+    run = session.scalar(
+        select(FunnelRun)
+        .where(FunnelRun.journey_id == journey_id)
+        .order_by(FunnelRun.window_end.desc())
+        .limit(1)
+    )
+    return StoredFunnel(run, funnel_steps(session, run.id)) if run else None
+
+
+def funnel_history(session: Session, journey_id: int, limit: int = 12) -> list[StoredFunnel]:
+    """The latest runs, oldest first."""
+    runs = session.scalars(
+        select(FunnelRun)
+        .where(FunnelRun.journey_id == journey_id)
+        .order_by(FunnelRun.window_end.desc())
+        .limit(limit)
+    ).all()
+    return [StoredFunnel(run, funnel_steps(session, run.id)) for run in reversed(runs)]
 
 
 def webhook_secret(session: Session, workspace_id: int, provider: str) -> WebhookSecret | None:

@@ -103,6 +103,15 @@ class StageSpec(Strict):
 class StepSpec(Strict):
     name: str = Field(min_length=1, max_length=300)
     description: str | None = None
+    reached_when: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description=(
+            "PostHog event name, or HogQL condition on events, that marks a customer reaching "
+            "the step (for the journey funnel)."
+        ),
+    )
 
 
 class ItemBase(Strict):

@@ -208,6 +208,8 @@ class Step(IdMixin, TimestampMixin, Base):
     stage_id: Mapped[int] = mapped_column(Integer, index=True)
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
+    # The PostHog event (or HogQL condition) that marks a customer reaching the step.
+    reached_when: Mapped[str | None] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)
 
     stage: Mapped[Stage] = relationship(lazy="raise", back_populates="steps", overlaps="journey")
@@ -678,6 +680,37 @@ class MetricPoint(IdMixin, Base):
     period_end: Mapped[datetime] = mapped_column()
     value: Mapped[float] = mapped_column(Float)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FunnelRun(IdMixin, Base):
+    """A journey's funnel over ``[window_start, window_end)``: one per window, kept for trends."""
+
+    __tablename__ = "funnel_runs"
+    __table_args__ = (UniqueConstraint("journey_id", "window_end"),)
+
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE"), index=True
+    )
+    window_start: Mapped[datetime] = mapped_column()
+    window_end: Mapped[datetime] = mapped_column()
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FunnelStep(IdMixin, Base):
+    """How many customers reached a step in a funnel run, and how they got there."""
+
+    __tablename__ = "funnel_steps"
+    __table_args__ = (UniqueConstraint("run_id", "step_id"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("funnel_runs.id", ondelete="CASCADE"), index=True
+    )
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    reached: Mapped[int] = mapped_column(Integer)
+    # Share of the previous step's customers who reached this one (None for the first step).
+    conversion: Mapped[float | None] = mapped_column(Float)
+    median_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 TRACKERS = ["linear", "jira"]

@@ -47,7 +47,7 @@ def get_journey(slug: str, session: SessionDep, caller: Viewer) -> Journey:
 def journey_map(slug: str, session: SessionDep, caller: Viewer) -> Response:
     """Stages in order, each step with its items grouped by type, evidence counts and a
     friction score: the step's signal volume weighted by the worst severity of its insights
-    (signals x (1 + severity / 5))."""
+    (signals x (1 + severity / 5)), plus the drop-off into it in the latest funnel."""
     journey = journeys.get_journey(session, caller.workspace_id, slug)
     body = views.journey_map(session, journey)
     body["journey"] = JourneyOut.model_validate(journey).model_dump(mode="json")

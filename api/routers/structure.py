@@ -28,6 +28,9 @@ class StepOut(Out):
     stage_id: int = Field(description="The stage it sits in.")
     name: str = Field(description="The customer moment.")
     description: str | None = Field(description="More about the moment.")
+    reached_when: str | None = Field(
+        description="The PostHog event or HogQL condition marking a customer reaching it."
+    )
     position: int = Field(description="Order in the stage, from 0.")
 
 
@@ -105,7 +108,7 @@ def delete_stage(stage_id: int, session: SessionDep, caller: Editor) -> None:
 )
 def add_step(stage_id: int, body: NewStep, session: SessionDep, caller: Editor) -> Step:
     stage = _stage(session, caller.workspace_id, stage_id)
-    spec = StepSpec(name=body.name, description=body.description)
+    spec = StepSpec(name=body.name, description=body.description, reached_when=body.reached_when)
     return journeys.add_step(session, stage, spec, caller.actor, position=body.position)
 
 

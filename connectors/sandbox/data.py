@@ -292,6 +292,7 @@ def generate(
     stripe_events: int = 200,
     posthog_events: int = 3000,
     malformed: int = 0,
+    funnel_customers: int = 0,
     now: datetime | None = None,
 ) -> SandboxData:
     """Make the sandbox's data; the same seed and sizes give the same data."""
@@ -353,7 +354,41 @@ def generate(
 
     for index in range(malformed):
         _add_malformed(data, index, rng)
+    _add_funnel(data, funnel_customers, random.Random(seed * 7919 + 1))
     return data
+
+
+# A trial-to-paid path and the share who take each next step: most trials stall at the
+# integration, as the demo journey's insight says.
+FUNNEL_PATH = [
+    ("trial_started", 1.0, (0, 0)),
+    ("email_verified", 0.85, (600, 3600)),
+    ("integration_connected", 0.35, (2 * 3600, 30 * 3600)),
+    ("report_built", 0.75, (3600, 20 * 3600)),
+    ("subscription_started", 0.45, (2 * 3600, 20 * 3600)),
+]
+
+
+def _add_funnel(data: SandboxData, customers: int, rng: random.Random) -> None:
+    """Trial customers walking the path, all done before the start of ``data.now``'s day."""
+    today = datetime.combine(data.now.date(), datetime.min.time(), UTC)
+    for number in range(customers):
+        user = f"trial_{number:04d}"
+        at = today - timedelta(days=rng.randrange(4, 25), seconds=rng.randrange(86400))
+        for event, share, (low, high) in FUNNEL_PATH:
+            if rng.random() >= share:
+                break
+            at += timedelta(seconds=rng.randrange(low, high + 1))
+            data.posthog_events.append(
+                (
+                    str(uuid.UUID(int=rng.getrandbits(128))),
+                    event,
+                    at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    user,
+                    "/onboarding",
+                    None,
+                )
+            )
 
 
 def _add_malformed(data: SandboxData, index: int, rng: random.Random) -> None:

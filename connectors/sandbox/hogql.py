@@ -47,6 +47,11 @@ def translate(query: str) -> str:
     text = re.sub(
         r"toStartOfDay\(\s*timestamp\s*\)", "substr(timestamp, 1, 10) || ' 00:00:00.000000'", text
     )
+    text = re.sub(
+        r"\bminIf\(\s*timestamp\s*,\s*(.*?)\)\s+AS\s+(\w+)",
+        r"min(CASE WHEN \1 THEN timestamp END) AS \2",
+        text,
+    )
     text = re.sub(r"\buniq\(\s*([\w.$]+)\s*\)", r"count(DISTINCT \1)", text)
     text = re.sub(r"\bcount\(\s*\)", "count(*)", text)
     text = re.sub(
@@ -65,6 +70,8 @@ def translate(query: str) -> str:
             "not",
             "distinct",
             "substr",
+            "when",
+            "then",
         }:
             raise HogQLError(f"function {name}() is not supported by the sandbox")
     return text

@@ -42,6 +42,7 @@ class FileStep(BaseModel):
 
     name: str = Field(min_length=1, max_length=300)
     description: str | None = None
+    reached_when: str | None = Field(default=None, max_length=500)
     items: list[str | dict[str, Any]] = Field(
         default_factory=list, description="Keys of items placed here, or whole items."
     )
@@ -286,11 +287,22 @@ def _import_step(
 ) -> Step:
     existing = {s.name: s for s in repository.steps_of(session, stage.id)}
     step = existing.get(doc.name)
-    spec = StepSpec(name=doc.name, description=doc.description)
+    spec = StepSpec(name=doc.name, description=doc.description, reached_when=doc.reached_when)
     if step is None:
         report.count("steps", "created")
         return journeys.add_step(session, stage, spec, actor)
-    if "description" in doc.model_fields_set and step.description != doc.description:
+    if ("description" in doc.model_fields_set and step.description != doc.description) or (
+        "reached_when" in doc.model_fields_set and step.reached_when != doc.reached_when
+    ):
+        spec = StepSpec(
+            name=doc.name,
+            description=doc.description
+            if "description" in doc.model_fields_set
+            else step.description,
+            reached_when=doc.reached_when
+            if "reached_when" in doc.model_fields_set
+            else step.reached_when,
+        )
         journeys.update_step(session, step, spec, actor)
         report.count("steps", "updated")
     else:
@@ -399,6 +411,7 @@ def export_journey(session: Session, journey: Journey) -> dict[str, Any]:
                         {
                             "name": step.name,
                             "description": step.description,
+                            "reached_when": step.reached_when,
                             "items": sorted(keys_on_step.get(step.id, [])),
                         }
                     )

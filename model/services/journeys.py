@@ -264,6 +264,7 @@ def add_step(
         stage_id=stage.id,
         name=spec.name,
         description=spec.description,
+        reached_when=spec.reached_when,
         position=past_every_position(steps),
     )
     session.add(step)
@@ -327,14 +328,17 @@ def move_step(
 
 def update_step(session: Session, step: Step, spec: StepSpec, actor: str) -> None:
     """Rename or describe a step."""
-    changed = history.diff({"name": step.name, "description": step.description}, spec.model_dump())
+    changed = history.diff(
+        {"name": step.name, "description": step.description, "reached_when": step.reached_when},
+        spec.model_dump(),
+    )
     if "name" in changed and any(
         s.name == spec.name for s in repository.steps_of(session, step.stage_id)
     ):
         raise Conflict(f"name: the stage has a step named {spec.name!r} already", field="name")
     if not changed:
         return
-    step.name, step.description = spec.name, spec.description
+    step.name, step.description, step.reached_when = spec.name, spec.description, spec.reached_when
     session.flush()
     journey = session.get_one(Journey, step.journey_id)
     _journey_event(

@@ -108,11 +108,15 @@ def journey_map(session: Session, journey: Journey) -> dict[str, Any]:
     type), each card with the item's id and summary fields (those with a value), whether it is
     a building block and its evidence count; per step the signals placed on it and a friction
     score: that volume weighted by the worst severity of the step's insights,
-    ``signals x (1 + severity / 5)``. Cards are the items' stored JSON, passed through.
+    ``signals x (1 + severity / 5)``, plus the drop-off into the step in the latest funnel run
+    (percentage points of the previous step's customers lost). Cards are the items' stored
+    JSON, passed through.
     """
     stages = repository.journey_tree(session, journey.id)
     signals = repository.step_signal_counts(session, journey.id)
     severity = repository.worst_insight_severity(session, journey.id)
+    funnel = repository.latest_funnel(session, journey.id)
+    conversion = {s.step_id: s.conversion for s in funnel.steps} if funnel else {}
     reused = repository.reused_items(session, journey.id)
     evidence = repository.evidence_counts(session, journey.id)
     cards: dict[int, list[tuple[str, str, str]]] = {}
@@ -132,6 +136,8 @@ def journey_map(session: Session, journey: Journey) -> dict[str, Any]:
             for item_type, _, entry in sorted(cards.get(step.id, [])):
                 grouped.setdefault(item_type, []).append(entry)
             volume = signals.get(step.id, 0)
+            converted = conversion.get(step.id)
+            drop = 100 * (1 - converted) if converted is not None else 0.0
             step_maps.append(
                 {
                     "id": step.id,
@@ -139,7 +145,8 @@ def journey_map(session: Session, journey: Journey) -> dict[str, Any]:
                     "description": step.description,
                     "position": step.position,
                     "signals": volume,
-                    "friction": round(volume * (1 + severity.get(step.id, 0) / 5), 2),
+                    "conversion": converted,
+                    "friction": round(volume * (1 + severity.get(step.id, 0) / 5) + drop, 2),
                     "items": {
                         item_type: orjson.Fragment("[" + ",".join(group) + "]")
                         for item_type, group in grouped.items()

@@ -298,3 +298,25 @@ class TestMetricsCommands:
         assert "ok" in listing
         assert "yes" in listing  # 3 against a target of 2, higher is better
         assert "3" in run("metrics", "series", key, "-w", "acme")
+
+    def test_funnel_table_chart_and_artifact(self, metric_env: Any, tmp_path: Path) -> None:  # noqa: F811
+        from datetime import UTC, datetime, timedelta
+
+        from model.db import session_scope
+        from model.services import journey_files, workspaces
+        from tests.flows.test_pull_flows import artifact
+        from tests.tasks.test_funnels import JOURNEY, PATHS, send
+
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            journey_files.import_journey(session, ws, JOURNEY, "tests")
+        send(PATHS, datetime.now(UTC) - timedelta(days=2), metric_env.url)
+        chart = tmp_path / "funnel.svg"
+        output = run("funnel", "onboarding", "--days", "7", "--chart", str(chart), "-w", "acme")
+        assert "Biggest drop-off: Connects an integration" in output
+        assert "50%" in output
+        assert chart.read_text().startswith("<svg")
+        assert "Builds a report" in chart.read_text()
+        assert "Biggest drop-off: **Connects an integration**" in str(
+            artifact("funnel-acme-onboarding").data
+        )

@@ -37,6 +37,9 @@ class TestPrefectYaml:
         assert scheduled["flows/tickets.py:push_tickets"] == [{"interval": 300}]
         assert scheduled["flows/tickets.py:sync_tickets"] == [{"interval": 900}]
         assert scheduled["flows/metrics.py:sync_metrics"] == [{"interval": 3600}]
+        assert scheduled["flows/funnels.py:journey_funnel"] == [
+            {"cron": "0 6 * * *", "timezone": "UTC"}
+        ]
 
 
 class TestServe:
@@ -50,7 +53,13 @@ class TestServe:
             "acme-every-5-minutes",
             "acme-every-15-minutes",
             "acme-hourly",
+            "acme-daily",
         ]
-        assert [d.flow_name for d in built[-3:]] == ["push-tickets", "sync-tickets", "sync-metrics"]
+        assert [d.flow_name for d in built[-4:]] == [
+            "push-tickets",
+            "sync-tickets",
+            "sync-metrics",
+            "journey-funnel",
+        ]
         assert built[0].schedules[0].schedule.interval.total_seconds() == 900
         assert all(d.parameters == {"workspace": "acme"} for d in built)

@@ -1,0 +1,23 @@
+"""journey-funnel: where customers leave a journey, from PostHog, stored per window."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from model.services.funnels import FunnelResult
+from tasks.funnels import compute_funnel, funnel_journeys, publish_funnel
+
+
+@flow(name="journey-funnel")
+def journey_funnel(
+    workspace: str | None = None, journey: str | None = None, days: int = 30
+) -> list[FunnelResult]:
+    """Compute the funnel of one journey, or of every journey with mapped steps, over the last
+    ``days`` whole days; each is reported as an artifact."""
+    slug = workspace or "default"
+    results = []
+    for name in [journey] if journey else funnel_journeys(slug):
+        result = compute_funnel(slug, name, days)
+        publish_funnel(result, slug)
+        results.append(result)
+    return results
