@@ -49,6 +49,8 @@ def start_sandbox(records: int) -> tuple[subprocess.Popen[bytes], str]:
             "0",
             "--malformed",
             "0",
+            "--funnel-customers",
+            "0",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

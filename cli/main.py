@@ -780,6 +780,9 @@ def sandbox(
     stripe_events: int = typer.Option(200, help="Stripe events to serve."),
     posthog_events: int = typer.Option(3000, help="PostHog events to serve."),
     malformed: int = typer.Option(3, help="Malformed records per source."),
+    funnel_customers: int = typer.Option(
+        300, help="Trial customers walking trial_started ... subscription_started in PostHog."
+    ),
 ) -> None:
     """Serve the Stripe, Intercom, PostHog, Linear and Jira stand-ins on loopback until Ctrl-C."""
     import time
@@ -792,6 +795,7 @@ def sandbox(
         stripe_events=stripe_events,
         posthog_events=posthog_events,
         malformed=malformed,
+        funnel_customers=funnel_customers,
     )
     with SandboxServer(data, port=port) as server:
         console.print(
@@ -1012,6 +1016,9 @@ def funnel(
     journey: str = typer.Argument(..., help="Slug of the journey."),
     days: int = typer.Option(30, min=1, max=365, help="Whole days before today to measure."),
     chart: Path | None = typer.Option(None, help="Also write the funnel as an SVG chart here."),
+    drop_margin: float = typer.Option(
+        0.1, help="A fall in a step's conversion above this (0.1 = 10 points) is a signal."
+    ),
     workspace: str | None = WorkspaceOption,
 ) -> None:
     """Where customers leave the journey: customers per mapped step from PostHog, conversion
@@ -1022,7 +1029,7 @@ def funnel(
 
     with database() as (session, _):
         slug = _workspace(session, workspace).slug
-    [result] = journey_funnel(slug, journey, days)
+    [result] = journey_funnel(slug, journey, days, drop_margin)
     table = funnel_table(result)
     console.print(table)
     if result.biggest_drop is not None:

@@ -142,7 +142,7 @@ def metric_table(session: Any, workspace_id: int) -> Table:
     from model.schemas import MetricSourceSpec
     from model.services import metrics
 
-    table = Table("metric", "current", "target", "trend", "on track")
+    table = Table("metric", "current", "target", "progress", "trend", "on track")
     # Long source descriptions and errors wrap instead of being cut short.
     table.add_column("source", overflow="fold")
     table.add_column("state", overflow="fold")
@@ -163,6 +163,7 @@ def metric_table(session: Any, workspace_id: int) -> Table:
             "-"
             if item.target is None
             else f"{_number(item.target, item.unit)} ({item.direction or 'higher'})",
+            "-" if (done := metrics.progress(item)) is None else f"{done:.0%}",
             sparkline(series),
             on_track,
             described,
@@ -181,14 +182,17 @@ def funnel_table(result: Any) -> Table:
         f"{result.window.start.date()} to {result.window.end.date()}",
         "customers",
         "from previous",
+        "window before",
         "median time",
         "",
     )
     for step in result.steps:
+        before = result.previous.get(step.step_id)
         table.add_row(
             step.name,
             str(step.reached),
             "" if step.conversion is None else f"{step.conversion:.0%}",
+            "" if before is None else f"{before:.0%}",
             "" if step.median_seconds is None else duration(step.median_seconds),
             bar(step.reached, top, width=12),
         )

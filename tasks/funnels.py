@@ -32,7 +32,11 @@ def funnel_journeys(workspace: str) -> list[str]:
 
 @task(name="journey-funnel")
 def compute_funnel(
-    workspace: str, journey: str, days: int = 30, now: datetime | None = None
+    workspace: str,
+    journey: str,
+    days: int = 30,
+    now: datetime | None = None,
+    drop_margin: float = funnels.DROP_MARGIN,
 ) -> funnels.FunnelResult:
     """Customers through the journey's mapped steps over the last ``days`` whole days."""
     now = now or utcnow()
@@ -53,13 +57,15 @@ def compute_funnel(
     with session_scope() as session:
         ws = workspaces.get_workspace(session, workspace)
         found = journeys.get_journey(session, ws.id, journey)
-        raised = funnels.record(session, found, window, results, now)
+        previous = funnels.previous_conversions(session, found, window)
+        raised = funnels.record(session, found, window, results, now, drop_margin)
     return funnels.FunnelResult(
         journey=journey,
         window=window,
         steps=results,
         biggest_drop=funnels.biggest_drop(results),
         signals=raised,
+        previous=previous,
     )
 
 

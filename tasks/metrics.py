@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel
 
 from connectors.errors import ConnectorError
@@ -16,6 +17,7 @@ from model.db import session_scope
 from model.errors import InvalidInput
 from model.schemas import MetricSourceSpec
 from model.services import items, metrics, workspaces
+from tasks.charts import series_svg
 from tasks.sources import open_posthog_client, open_stripe_client
 
 ACTOR = "sync-metrics"
@@ -115,8 +117,29 @@ def sync_metric(item_id: int, now: datetime | None = None) -> MetricOutcome:
 
 
 def publish_metrics_report(outcomes: list[MetricOutcome], workspace: str | None) -> None:
+    """The run's table of metrics, and each synced metric's history as a chart."""
+    slug = (workspace or "default").lower()
     create_table_artifact(
-        key=f"sync-metrics-{workspace or 'default'}".lower()[:100],
+        key=f"sync-metrics-{slug}"[:100],
         table=[o.model_dump() for o in outcomes],
         description="Metrics synced from PostHog and Stripe in this run",
+    )
+    if not outcomes:
+        return
+    sections = []
+    with session_scope() as session:
+        ws = workspaces.get_workspace(session, workspace or "default")
+        for outcome in outcomes:
+            item = items.get_item_by_key(session, ws.id, outcome.metric)
+            points = [(p.period_end, p.value) for p in repository.metric_series(session, item.id)]
+            svg = series_svg(item.title, points, item.target)
+            encoded = base64.b64encode(svg.encode()).decode()
+            sections.append(
+                f"## {item.title}\n\n{len(points)} point(s); latest {outcome.value}, "
+                f"target {item.target}\n\n![{item.key}](data:image/svg+xml;base64,{encoded})"
+            )
+    create_markdown_artifact(
+        key=f"metric-history-{slug}"[:100],
+        markdown="\n\n".join(sections),
+        description="Each synced metric's history against its target",
     )

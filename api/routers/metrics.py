@@ -35,7 +35,11 @@ class MetricSourceOut(BaseModel):
     on_track: bool | None = Field(description="The current value against target and direction.")
     synced_at: datetime | None = Field(description="When it was last synced (UTC).")
     current: float | None = Field(description="The metric's current value.")
+    baseline: float | None = Field(description="Where the metric started.")
     target: float | None = Field(description="The metric's target.")
+    progress: float | None = Field(
+        description="From baseline (0) to target (1); negative when it moved the wrong way."
+    )
     series: list[PointOut] = Field(description="The time series, oldest first.")
 
 
@@ -51,7 +55,9 @@ def _metric_view(session: Any, item_id: int, workspace_id: int) -> MetricSourceO
         on_track=source.on_track if source else None,
         synced_at=source.synced_at if source else None,
         current=item.current,
+        baseline=item.baseline,
         target=item.target,
+        progress=metrics.progress(item),
         series=[PointOut.model_validate(p) for p in repository.metric_series(session, item.id)],
     )
 

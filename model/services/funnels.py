@@ -39,6 +39,7 @@ class FunnelResult:
     steps: list[StepResult]
     biggest_drop: StepResult | None
     signals: list[str]  # texts of the signals raised by falls against the previous run
+    previous: dict[int, float | None]  # each step's conversion in the previous window's run
 
 
 def mapped_steps(session: Session, journey: Journey) -> list[Step]:
@@ -96,6 +97,14 @@ def biggest_drop(results: Sequence[StepResult]) -> StepResult | None:
     return max(drops, key=lambda d: d[0])[1] if drops else None
 
 
+def previous_conversions(
+    session: Session, journey: Journey, window: Window
+) -> dict[int, float | None]:
+    """Each step's conversion in the latest run for an earlier window."""
+    previous = repository.previous_funnel(session, journey.id, window.end)
+    return {s.step_id: s.conversion for s in previous.steps} if previous else {}
+
+
 def record(
     session: Session,
     journey: Journey,
@@ -106,8 +115,11 @@ def record(
 ) -> list[str]:
     """Store the run (replacing one for the same window) and raise a signal on each step whose
     conversion fell by more than ``margin`` against the previous window's run."""
-    previous = repository.previous_funnel(session, journey.id, window.end)
-    before = {s.step_id: s.conversion for s in previous.steps} if previous else {}
+    if not 0 < margin < 1:
+        raise InvalidInput(
+            "drop_margin: must be between 0 and 1 (0.1 is 10 points)", field="drop_margin"
+        )
+    before = previous_conversions(session, journey, window)
     run = repository.funnel_run(session, journey.id, window.end)
     if run is None:
         run = FunnelRun(journey_id=journey.id, window_start=window.start, window_end=window.end)

@@ -121,6 +121,16 @@ def calculate(spec: MetricSourceSpec, measured: Measured, window: Window) -> flo
     return max(days)
 
 
+def progress(item: Item) -> float | None:
+    """How far the current value has come from the baseline toward the target: 0 at the
+    baseline, 1 at the target, negative when it moved the wrong way."""
+    if item.current is None or item.baseline is None or item.target is None:
+        return None
+    if item.target == item.baseline:
+        return None
+    return (item.current - item.baseline) / (item.target - item.baseline)
+
+
 def on_track(item: Item, value: float | None) -> bool | None:
     if value is None or item.target is None:
         return None

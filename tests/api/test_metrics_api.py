@@ -33,7 +33,13 @@ def setup(client: TestClient) -> dict[str, Any]:
         metric = items.create_item(
             session,
             ws,
-            {"type": "metric", "title": "Exports", "evaluation_period": "month", "target": 5},
+            {
+                "type": "metric",
+                "title": "Exports",
+                "evaluation_period": "month",
+                "baseline": 1,
+                "target": 5,
+            },
             "tests",
         )
         insight = items.create_item(session, ws, {"type": "insight", "title": "I"}, "tests")
@@ -65,6 +71,7 @@ class TestMetricSources:
         assert view["state"] == "ok"
         assert [p["value"] for p in view["series"]] == [view["current"]]
         assert view["on_track"] is (view["current"] >= 5)
+        assert view["progress"] == pytest.approx((view["current"] - 1) / 4)
 
     def test_roles_isolation_and_errors(self, client: TestClient, setup: dict[str, Any]) -> None:
         metric = setup["metric"]

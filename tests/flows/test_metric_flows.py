@@ -25,6 +25,7 @@ def test_sync_metrics_reports_each_metric_and_fails_on_a_broken_one(
     assert [o.state for o in outcomes] == ["ok", "ok"]
     assert outcomes[0].value == 4
     assert "trial_started" in str(artifact("sync-metrics-acme").data)
+    assert "data:image/svg+xml;base64," in str(artifact("metric-history-acme").data)
     metric({"provider": "posthog", "measure": "events", "event": "trial_startd"})
     with pytest.raises(MetricsBroken, match="no event named 'trial_startd'"):
         sync_metrics("acme")
