@@ -156,6 +156,9 @@ def print_demo_funnel() -> None:
 
 def run_demo() -> None:
     """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
+    # The temporary Prefect server of these runs lives only as long as the demo, offline:
+    # it has nothing to report (a user's own setting wins).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     build_workspace()
     url, server = start_sandbox()
     try:
