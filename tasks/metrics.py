@@ -63,11 +63,13 @@ def _emit_crossing(key: str, workspace_id: int, crossed: str, value: float | Non
 
 
 @task(name="sync-metric")
-def sync_metric(item_id: int, now: datetime | None = None) -> MetricOutcome:
+def sync_metric(
+    item_id: int, now: datetime | None = None, database_url: str | None = None
+) -> MetricOutcome:
     """Measure one metric over its period and store the point; a source that cannot be read
-    is marked broken with the reason instead."""
+    is marked broken with the reason instead. ``database_url`` defaults to the configured one."""
     now = now or utcnow()
-    with session_scope() as session:
+    with session_scope(database_url) as session:
         source = repository.metric_source(session, item_id)
         if source is None:
             raise ValueError(f"item {item_id} has no data source")
@@ -78,13 +80,13 @@ def sync_metric(item_id: int, now: datetime | None = None) -> MetricOutcome:
         workspace_id, key, target = item.workspace_id, item.key, item.target
     try:
         if spec.provider == "posthog":
-            posthog = open_posthog_client(workspace_id)
+            posthog = open_posthog_client(workspace_id, database_url)
             try:
                 measured = PostHogMeasures(posthog).measure(spec, window, now)
             finally:
                 posthog.close()
         else:
-            stripe = open_stripe_client(workspace_id)
+            stripe = open_stripe_client(workspace_id, database_url)
             try:
                 measured = StripeMeasures(stripe).measure(spec, window, now)
             finally:
@@ -92,7 +94,7 @@ def sync_metric(item_id: int, now: datetime | None = None) -> MetricOutcome:
         error = None
     except ConnectorError as failure:
         error = str(failure)
-    with session_scope() as session:
+    with session_scope(database_url) as session:
         source = repository.metric_source(session, item_id)
         item = repository.item_by_id(session, workspace_id, item_id)
         if source is None or item is None:

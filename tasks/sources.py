@@ -48,8 +48,8 @@ def read_secret(source: str, secret_block: str | None, settings: Settings) -> st
     return configured.get_secret_value()
 
 
-def _config(workspace_id: int, source: str) -> SourceConfig | None:
-    with session_scope() as session:
+def _config(workspace_id: int, source: str, database_url: str | None = None) -> SourceConfig | None:
+    with session_scope(database_url) as session:
         config = repository.source_config(session, workspace_id, source)
         if config is not None:
             session.expunge(config)
@@ -62,10 +62,10 @@ def _retry(settings: Settings) -> RetryPolicy:
     )
 
 
-def open_stripe_client(workspace_id: int) -> StripeClientWrapper:
+def open_stripe_client(workspace_id: int, database_url: str | None = None) -> StripeClientWrapper:
     """The workspace's Stripe client, credentials and address as its pulls use them."""
     settings = get_settings()
-    config = _config(workspace_id, "stripe")
+    config = _config(workspace_id, "stripe", database_url)
     secret = read_secret("stripe", config.secret_block if config else None, settings)
     base_url = config.base_url if config and config.base_url else settings.stripe.base_url
     return StripeClientWrapper(
@@ -73,10 +73,10 @@ def open_stripe_client(workspace_id: int) -> StripeClientWrapper:
     )
 
 
-def open_posthog_client(workspace_id: int) -> PostHogClient:
+def open_posthog_client(workspace_id: int, database_url: str | None = None) -> PostHogClient:
     """The workspace's PostHog query client, credentials and project as its pulls use them."""
     settings = get_settings()
-    config = _config(workspace_id, "posthog")
+    config = _config(workspace_id, "posthog", database_url)
     options = dict(config.options) if config else {}
     secret = read_secret("posthog", config.secret_block if config else None, settings)
     p = settings.posthog

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from api.deps import Editor, SessionDep, Viewer
@@ -100,10 +100,12 @@ def remove_metric_source(item_id: int, session: SessionDep, caller: Editor) -> N
     summary="Sync a metric from its source now",
     responses={404: {"description": "No such item, or it has no data source."}},
 )
-def sync_metric_now(item_id: int, session: SessionDep, caller: Editor) -> MetricOutcome:
+def sync_metric_now(
+    item_id: int, request: Request, session: SessionDep, caller: Editor
+) -> MetricOutcome:
     item = items.get_item(session, caller.workspace_id, item_id)
     if repository.metric_source(session, item.id) is None:
         raise NotFound(f"metric {item.key} has no data source; PUT /items/{item_id}/metric/source")
     # The sync reads the source and writes in sessions of its own; this one only looked.
     session.rollback()
-    return sync_metric.fn(item.id)
+    return sync_metric.fn(item.id, database_url=request.app.state.database_url)

@@ -165,7 +165,8 @@ def record_sync(
     crossed = None
     if before is not None and after is not None and before != after:
         crossed = "reached" if after else "lost"
-    changes: dict[str, Any] = {"status": "active"}
+    # A deprecated metric keeps its status; any other becomes active once it syncs.
+    changes: dict[str, Any] = {} if item.status == "deprecated" else {"status": "active"}
     if value is not None:
         changes["current"] = value
     items.update_item(session, item, changes, actor)
@@ -198,6 +199,7 @@ def record_broken(
     source.state = "broken"
     source.error = reason[:2000]
     source.synced_at = now
-    items.update_item(session, item, {"status": "broken"}, actor)
+    if item.status != "deprecated":
+        items.update_item(session, item, {"status": "broken"}, actor)
     session.flush()
     return SyncResult(value=None, on_track=source.on_track, crossed=None, error=reason)

@@ -251,6 +251,13 @@ class TestSeriesAndState:
             assert "target_reached" in actions
             assert repository.metric_source(session, item_id).state == "ok"  # type: ignore[union-attr]
 
+    def test_a_deprecated_metric_keeps_its_status(self, metric_env: Any) -> None:
+        item_id = metric({"provider": "stripe", "measure": "refunds"}, status="deprecated")
+        assert sync_metric.fn(item_id, now=NOW).value == 1
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            assert items.get_item(session, ws.id, item_id).status == "deprecated"
+
     def test_a_misspelt_event_breaks_the_metric_with_the_reason(self, metric_env: Any) -> None:
         item_id = metric({"provider": "posthog", "measure": "events", "event": "report_exportd"})
         outcome = sync_metric.fn(item_id, now=NOW)
