@@ -812,10 +812,6 @@ def sandbox(
             console.print("sandbox stopped")
 
 
-if __name__ == "__main__":
-    app()
-
-
 tickets_app = typer.Typer(
     help="Follow-up tickets in Linear and Jira: request, push, sync.", no_args_is_help=True
 )
@@ -1043,3 +1039,27 @@ def funnel(
         )
         chart.write_text(svg, encoding="utf-8")
         err_console.print(f"wrote {chart}")
+
+
+@app.command()
+def serve(
+    workspace: str | None = WorkspaceOption,
+    prefect_port: int = typer.Option(4200, help="Port of the Prefect server and its UI."),
+    api_port: int = typer.Option(8000, help="Port of the journeyops API."),
+) -> None:
+    """Run it all locally: a Prefect server with its UI, the scheduled flows, and the API.
+
+    Stops everything on Ctrl-C. For more than one machine, see the README (PostgreSQL for
+    both, `prefect deploy --all` to a work pool, workers anywhere).
+    """
+    from cli import serve as serve_module
+
+    settings = get_settings()
+    migrate.ensure_schema(settings.resolved_database_url, auto_migrate=settings.auto_migrate)
+    with database() as (session, _):
+        slug = _workspace(session, workspace).slug
+    raise typer.Exit(serve_module.run(slug, prefect_port, api_port))
+
+
+if __name__ == "__main__":
+    app()
