@@ -23,36 +23,7 @@ class JourneyOut(Out):
     updated_at: datetime = Field(description="When it last changed (UTC).")
 
 
-class ItemOut(Out):
-    id: int = Field(description="The item's id.")
-    key: str = Field(description="Stable reference, unique in the workspace.")
-    type: str = Field(description="touchpoint, insight, opportunity, solution or metric.")
-    title: str = Field(description="The item's title.")
-    description: str | None = Field(description="Longer text.")
-    status: str = Field(description="One of the statuses of the item's type.")
-    machine_made: bool = Field(description="Made by automation and not yet confirmed.")
-    owner: str | None = Field(default=None, description="Owner (opportunity, solution, metric).")
-    impact: int | None = Field(default=None, description="1-5 (opportunity, solution).")
-    effort: int | None = Field(default=None, description="1-5 (opportunity, solution).")
-    priority: str | None = Field(default=None, description="high, medium or low.")
-    severity: int | None = Field(default=None, description="1-5 (insight).")
-    confidence: str | None = Field(default=None, description="low, medium or high.")
-    channel: str | None = Field(default=None, description="Touchpoint channel.")
-    kind: str | None = Field(default=None, description="pain, need or gain (insight).")
-    solution_type: str | None = Field(default=None, description="Solution type.")
-    target_date: date | None = Field(default=None, description="Solution target date.")
-    metric_type: str | None = Field(default=None, description="customer, business or operational.")
-    unit: str | None = Field(default=None, description="Metric unit.")
-    baseline: float | None = Field(default=None, description="Metric baseline.")
-    current: float | None = Field(default=None, description="Metric current value.")
-    target: float | None = Field(default=None, description="Metric target.")
-    direction: str | None = Field(default=None, description="higher or lower is better.")
-    evaluation_period: str | None = Field(default=None, description="day, week, month or quarter.")
-    external_links: list[dict[str, str]] = Field(description="Links outside journeyops.")
-    updated_at: datetime = Field(description="When it last changed (UTC).")
-
-
-class MapCard(BaseModel):
+class MapCard(Out):
     """What the map shows of an item; fields without a value are left out.
 
     `GET /items/{id}` has the rest of the item.
@@ -80,6 +51,15 @@ class MapCard(BaseModel):
     current: float | None = Field(default=None, description="Metric current value.")
     target: float | None = Field(default=None, description="Metric target.")
     direction: str | None = Field(default=None, description="higher or lower is better.")
+
+
+class ItemOut(MapCard):
+    """An item whole: its card's fields and the rest."""
+
+    description: str | None = Field(description="Longer text.")
+    evaluation_period: str | None = Field(default=None, description="day, week, month or quarter.")
+    external_links: list[dict[str, str]] = Field(description="Links outside journeyops.")
+    updated_at: datetime = Field(description="When it last changed (UTC).")
 
 
 class MapItem(BaseModel):

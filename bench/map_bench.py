@@ -16,24 +16,17 @@ and dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
-from connectors.sandbox.server import free_port
-from model import migrate
+from bench.api_process import api_process, fresh_database
 from model.db import build_engine, session_scope
 from model.enums import DEFAULT_STATUS, ItemType
 from model.schemas import MemberSpec
@@ -197,27 +190,6 @@ def seed(url: str, seed_value: int = 7) -> tuple[str, str]:
     return "big", token
 
 
-def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "JOURNEYOPS_DATABASE_URL": url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "api", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the API did not start within 60 s")
-
-
 def measure(base: str, slug: str, token: str, warmup: int, requests: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
     timings = []
@@ -255,33 +227,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    admin = None
-    if args.postgres:
-        name = f"journeyops_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='journeyops-bench-')) / 'bench.db'}"
-    try:
-        migrate.upgrade(url)
+    with fresh_database(args.postgres) as url:
         started = time.perf_counter()
         slug, token = seed(url)
         print(
             f"seeded in {time.perf_counter() - started:.1f} s on {make_url(url).get_backend_name()}"
         )
-        process, base = serve(url)
-        try:
+        with api_process(url) as base:
             result = measure(base, slug, token, args.warmup, args.requests)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    finally:
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     print(
         f"map view, {result['steps']} steps, {result['placements']:,} placements "
         f"({ITEMS:,} items), {result['bytes'] / 1e6:.1f} MB: "

@@ -17,26 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
-import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bench.api_process import api_process, fresh_database
 from connectors import webhooks as protocol
 from connectors.sandbox import data as sandbox_data
-from connectors.sandbox.server import free_port
-from model import migrate
 from model.db import build_engine, session_scope
 from model.services import workspaces
 from model.tables import WebhookDelivery
@@ -54,33 +47,6 @@ def deliveries(total: int, duplicates: int, seed: int = 3) -> list[bytes]:
     order = bodies + [rng.choice(bodies) for _ in range(duplicates)]
     rng.shuffle(order)
     return order
-
-
-def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "JOURNEYOPS_DATABASE_URL": url,
-        "JOURNEYOPS_WEBHOOKS__STRIPE_SECRET": SECRET,
-        # Processing is the drain flow's job; the bench measures receiving.
-        "JOURNEYOPS_WEBHOOKS__PROCESS_DEPLOYMENT": "",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "api", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the API did not start within 60 s")
 
 
 async def send_all(
@@ -133,29 +99,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="API server processes.")
     args = parser.parse_args()
-    admin = None
-    if args.postgres:
-        name = f"journeyops_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='journeyops-bench-')) / 'bench.db'}"
-    try:
-        migrate.upgrade(url)
+    with fresh_database(args.postgres) as url:
         with session_scope(url) as session:
             workspaces.ensure_workspace(session, "bench", "Bench")
         bodies = deliveries(args.deliveries, args.duplicates)
         distinct = {json.loads(body)["id"] for body in bodies}
-        process, base = serve(url, args.workers)
-        try:
+        # Processing is the drain flow's job; the bench measures receiving.
+        env = {
+            "JOURNEYOPS_WEBHOOKS__STRIPE_SECRET": SECRET,
+            "JOURNEYOPS_WEBHOOKS__PROCESS_DEPLOYMENT": "",
+        }
+        with api_process(url, env, args.workers) as base:
             started = time.perf_counter()
             latencies, answers, statuses = asyncio.run(send_all(base, bodies, args.clients))
             elapsed = time.perf_counter() - started
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
         engine = build_engine(url)
         with engine.connect() as connection:
             rows = connection.execute(
@@ -164,11 +121,6 @@ def main() -> None:
                 )
             ).all()
         engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     stored = {delivery_id for delivery_id, _ in rows}
     doubled = [delivery_id for delivery_id, count in rows if count > 1]
     problems = []

@@ -53,6 +53,28 @@ def record(
     return event
 
 
+def record_item(
+    session: Session,
+    item: Any,
+    action: str,
+    summary: str,
+    actor: str,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+) -> ChangeEvent:
+    """Append an entry about the item itself to its history."""
+    return record(
+        session,
+        workspace_id=item.workspace_id,
+        item_id=item.id,
+        entity="item",
+        entity_id=item.id,
+        action=action,
+        summary=summary,
+        actor=actor,
+        changes=changes,
+    )
+
+
 def diff(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Return the fields of ``wanted`` whose values differ from ``current``."""
     return {

@@ -76,15 +76,12 @@ def create_item(
     session.flush()
     session.add_all(_persona_links(session, item, spec))
     session.flush()
-    history.record(
+    history.record_item(
         session,
-        workspace_id=workspace.id,
-        item_id=item.id,
-        entity="item",
-        entity_id=item.id,
-        action="created",
-        summary=f"created {item.type} {item.title!r}",
-        actor=actor,
+        item,
+        "created",
+        f"created {item.type} {item.title!r}",
+        actor,
     )
     return get_item(session, workspace.id, item.id)
 
@@ -141,15 +138,12 @@ def update_item(
         session.add_all(_persona_links(session, item, spec))
     item.updated_by = actor
     session.flush()
-    history.record(
+    history.record_item(
         session,
-        workspace_id=item.workspace_id,
-        item_id=item.id,
-        entity="item",
-        entity_id=item.id,
-        action="status_changed" if set(changed) == {"status"} else "updated",
-        summary=f"updated {item.type} {item.title!r}: {', '.join(sorted(changed))}",
-        actor=actor,
+        item,
+        "status_changed" if set(changed) == {"status"} else "updated",
+        f"updated {item.type} {item.title!r}: {', '.join(sorted(changed))}",
+        actor,
         changes=changed,
     )
     session.expire(item, ["personas"])
@@ -169,15 +163,12 @@ def item_values_from_spec(spec: ItemSpec) -> dict[str, Any]:
 def delete_item(session: Session, item: Item, actor: str) -> None:
     """Delete an item everywhere: its placements, links and evidence go with it."""
     journey_ids = repository.journey_ids_of_item(session, item.id)
-    history.record(
+    history.record_item(
         session,
-        workspace_id=item.workspace_id,
-        item_id=item.id,
-        entity="item",
-        entity_id=item.id,
-        action="deleted",
-        summary=f"deleted {item.type} {item.title!r} from {len(journey_ids)} journey(s)",
-        actor=actor,
+        item,
+        "deleted",
+        f"deleted {item.type} {item.title!r} from {len(journey_ids)} journey(s)",
+        actor,
     )
     session.delete(item)
     session.flush()

@@ -56,15 +56,12 @@ def set_source(session: Session, item: Item, data: dict[str, Any], actor: str) -
     source.state = "waiting"
     source.error = None
     session.flush()
-    history.record(
+    history.record_item(
         session,
-        workspace_id=item.workspace_id,
-        item_id=item.id,
-        entity="item",
-        entity_id=item.id,
-        action="source_set",
-        summary=f"metric {item.title!r} now syncs from {describe(spec)}",
-        actor=actor,
+        item,
+        "source_set",
+        f"metric {item.title!r} now syncs from {describe(spec)}",
+        actor,
     )
     return source
 
@@ -74,15 +71,12 @@ def remove_source(session: Session, item: Item, actor: str) -> None:
     if source is None:
         raise NotFound(f"metric {item.key} has no data source")
     session.delete(source)
-    history.record(
+    history.record_item(
         session,
-        workspace_id=item.workspace_id,
-        item_id=item.id,
-        entity="item",
-        entity_id=item.id,
-        action="source_removed",
-        summary=f"metric {item.title!r} no longer syncs",
-        actor=actor,
+        item,
+        "source_removed",
+        f"metric {item.title!r} no longer syncs",
+        actor,
     )
 
 
@@ -171,18 +165,15 @@ def record_sync(
         changes["current"] = value
     items.update_item(session, item, changes, actor)
     if crossed:
-        history.record(
+        history.record_item(
             session,
-            workspace_id=item.workspace_id,
-            item_id=item.id,
-            entity="item",
-            entity_id=item.id,
-            action="target_reached" if crossed == "reached" else "target_lost",
-            summary=(
+            item,
+            "target_reached" if crossed == "reached" else "target_lost",
+            (
                 f"metric {item.title!r} {'reached' if crossed == 'reached' else 'fell back from'} "
                 f"its target {item.target:g} at {value:g}"
             ),
-            actor=actor,
+            actor,
         )
     source.state = "ok"
     source.error = None
