@@ -101,8 +101,9 @@ def run(workspace: str, prefect_port: int, api_port: int, host: str = "127.0.0.1
         nonlocal interrupted
         interrupted = True
 
-    previous = signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = {
+        number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         stack.start(
             "prefect server",
@@ -152,4 +153,5 @@ def run(workspace: str, prefect_port: int, api_port: int, host: str = "127.0.0.1
     finally:
         console.print("stopping...")
         stack.stop()
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -9,7 +9,7 @@ filters) and counted per day.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -150,29 +150,27 @@ class StripeMeasures:
         self.client = client
         self.page_size = page_size
 
-    def _each(self, event_type: str, window: Window) -> Callable[[], Any]:
-        def pages() -> Any:
-            after: str | None = None
-            while True:
-                page = self.client.list_events_of_type(
-                    event_type,
-                    int(window.start.timestamp()),
-                    int(window.end.timestamp()),
-                    limit=self.page_size,
-                    starting_after=after,
-                )
-                data = page.get("data") or []
-                yield from data
-                if not page.get("has_more") or not data:
-                    return
-                after = data[-1]["id"]
-
-        return pages
+    def _events(self, event_type: str, window: Window) -> Iterator[dict[str, Any]]:
+        """The window's events of one type, a page at a time."""
+        after: str | None = None
+        while True:
+            page = self.client.list_events_of_type(
+                event_type,
+                int(window.start.timestamp()),
+                int(window.end.timestamp()),
+                limit=self.page_size,
+                starting_after=after,
+            )
+            data = page.get("data") or []
+            yield from data
+            if not page.get("has_more") or not data:
+                return
+            after = data[-1]["id"]
 
     def measure(self, spec: MetricSourceSpec, window: Window, now: datetime) -> Measured:
         daily: dict[date, float] = {day: 0.0 for day in window.days()}
         for event_type, sign in STRIPE_EVENT_TYPES[spec.measure].items():
-            for event in self._each(event_type, window)():
+            for event in self._events(event_type, window):
                 created = datetime.fromtimestamp(int(event["created"]), UTC)
                 if window.start <= created < window.end:
                     daily[created.date()] = daily.get(created.date(), 0.0) + sign

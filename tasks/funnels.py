@@ -13,6 +13,7 @@ from model import repository
 from model.base import utcnow
 from model.db import session_scope
 from model.services import funnels, journeys, workspaces
+from model.tables import Journey
 from tasks.charts import bar, funnel_svg
 from tasks.sources import open_posthog_client
 
@@ -46,19 +47,16 @@ def compute_funnel(
         found = journeys.get_journey(session, ws.id, journey)
         steps = funnels.mapped_steps(session, found)
         conditions = [step_condition(step.reached_when or "") for step in steps]
-        workspace_id = ws.id
-        for step in steps:
-            session.expunge(step)
+        workspace_id, journey_id = ws.id, found.id
     client = open_posthog_client(workspace_id)
     try:
         results = funnels.compute(steps, first_reached(client, conditions, window))
     finally:
         client.close()
     with session_scope() as session:
-        ws = workspaces.get_workspace(session, workspace)
-        found = journeys.get_journey(session, ws.id, journey)
+        found = session.get_one(Journey, journey_id)
         previous = funnels.previous_conversions(session, found, window)
-        raised = funnels.record(session, found, window, results, now, drop_margin)
+        raised = funnels.record(session, found, window, results, now, previous, drop_margin)
     return funnels.FunnelResult(
         journey=journey,
         window=window,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import Editor, SessionDep, Viewer
 from api.schemas import Out
@@ -43,7 +43,7 @@ class MetricSourceOut(BaseModel):
     series: list[PointOut] = Field(description="The time series, oldest first.")
 
 
-def _metric_view(session: Any, item_id: int, workspace_id: int) -> MetricSourceOut:
+def _metric_view(session: Session, item_id: int, workspace_id: int) -> MetricSourceOut:
     item = items.get_item(session, workspace_id, item_id)
     source = repository.metric_source(session, item.id)
     spec = MetricSourceSpec.model_validate(source.spec) if source else None

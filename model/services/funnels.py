@@ -111,15 +111,16 @@ def record(
     window: Window,
     results: Sequence[StepResult],
     now: datetime,
+    before: dict[int, float | None],
     margin: float = DROP_MARGIN,
 ) -> list[str]:
     """Store the run (replacing one for the same window) and raise a signal on each step whose
-    conversion fell by more than ``margin`` against the previous window's run."""
+    conversion fell by more than ``margin`` against ``before``, the previous window's run
+    (see ``previous_conversions``)."""
     if not 0 < margin < 1:
         raise InvalidInput(
             "drop_margin: must be between 0 and 1 (0.1 is 10 points)", field="drop_margin"
         )
-    before = previous_conversions(session, journey, window)
     run = repository.funnel_run(session, journey.id, window.end)
     if run is None:
         run = FunnelRun(journey_id=journey.id, window_start=window.start, window_end=window.end)

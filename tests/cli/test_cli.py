@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -297,7 +298,8 @@ class TestMetricsCommands:
         listing = run("metrics", "list", "-w", "acme")
         assert "ok" in listing
         assert "yes" in listing  # 3 against a target of 2, higher is better
-        assert "3" in run("metrics", "series", key, "-w", "acme")
+        series = run("metrics", "series", key, "-w", "acme")
+        assert re.search(r"│ 3\s+│", series), series
 
     def test_funnel_table_chart_and_artifact(self, metric_env: Any, tmp_path: Path) -> None:  # noqa: F811
         from datetime import UTC, datetime, timedelta
