@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from model.settings import get_settings
 from tasks.metrics import MetricOutcome, metrics_to_sync, publish_metrics_report, sync_metric
 
 
@@ -13,9 +14,11 @@ class MetricsBroken(Exception):
 
 @flow(name="sync-metrics")
 def sync_metrics(workspace: str | None = None, metric: str | None = None) -> list[MetricOutcome]:
-    """Sync every metric with a data source in the workspace (or the one named by key)."""
-    outcomes = [sync_metric(item_id) for item_id in metrics_to_sync(workspace, metric)]
-    publish_metrics_report(outcomes, workspace)
+    """Sync every metric with a data source in the workspace (default: JOURNEYOPS_WORKSPACE),
+    or the one named by key."""
+    slug = workspace or get_settings().workspace
+    outcomes = [sync_metric(item_id) for item_id in metrics_to_sync(slug, metric)]
+    publish_metrics_report(outcomes, slug)
     broken = [o for o in outcomes if o.state == "broken"]
     if broken:
         raise MetricsBroken(

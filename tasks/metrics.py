@@ -37,10 +37,10 @@ class MetricOutcome(BaseModel):
 
 
 @task(name="metrics-to-sync")
-def metrics_to_sync(workspace: str | None, key: str | None = None) -> list[int]:
+def metrics_to_sync(workspace: str, key: str | None = None) -> list[int]:
     """The metric items with a data source (in one workspace, or one of them by key)."""
     with session_scope() as session:
-        ws = workspaces.get_workspace(session, workspace or "default")
+        ws = workspaces.get_workspace(session, workspace)
         if key is not None:
             item = items.get_item_by_key(session, ws.id, key)
             if repository.metric_source(session, item.id) is None:
@@ -118,9 +118,9 @@ def sync_metric(
     )
 
 
-def publish_metrics_report(outcomes: list[MetricOutcome], workspace: str | None) -> None:
+def publish_metrics_report(outcomes: list[MetricOutcome], workspace: str) -> None:
     """The run's table of metrics, and each synced metric's history as a chart."""
-    slug = (workspace or "default").lower()
+    slug = workspace.lower()
     create_table_artifact(
         key=f"sync-metrics-{slug}"[:100],
         table=[o.model_dump() for o in outcomes],
@@ -130,7 +130,7 @@ def publish_metrics_report(outcomes: list[MetricOutcome], workspace: str | None)
         return
     sections = []
     with session_scope() as session:
-        ws = workspaces.get_workspace(session, workspace or "default")
+        ws = workspaces.get_workspace(session, workspace)
         for outcome in outcomes:
             item = items.get_item_by_key(session, ws.id, outcome.metric)
             points = [(p.period_end, p.value) for p in repository.metric_series(session, item.id)]
