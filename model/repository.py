@@ -385,6 +385,22 @@ def webhook_secret(session: Session, workspace_id: int, provider: str) -> Webhoo
     )
 
 
+def webhook_target(
+    session: Session, slug: str, provider: str
+) -> tuple[int, WebhookSecret | None] | None:
+    """A workspace's id and its own secret for ``provider`` (None if it has none) in one query,
+    or None when there is no such workspace: a webhook delivery needs both, first thing."""
+    row = session.execute(
+        select(Workspace.id, WebhookSecret)
+        .outerjoin(
+            WebhookSecret,
+            (WebhookSecret.workspace_id == Workspace.id) & (WebhookSecret.provider == provider),
+        )
+        .where(Workspace.slug == slug)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def webhook_secrets(session: Session, workspace_id: int) -> Sequence[WebhookSecret]:
     return session.scalars(
         select(WebhookSecret)

@@ -108,11 +108,12 @@ def _store(
     database_url: str, provider: Provider, workspace: str, body: bytes, headers: dict[str, str]
 ) -> tuple[str, bool]:
     with _writes(database_url), session_scope(database_url) as session:
-        ws = repository.workspace_by_slug(session, workspace)
-        if ws is None:
+        target = repository.webhook_target(session, workspace, provider)
+        if target is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
+        workspace_id, own_secret = target
         try:
-            _verify(provider, body, headers, webhook_secrets.secret_for(session, ws.id, provider))
+            _verify(provider, body, headers, webhook_secrets.signing_key(own_secret, provider))
         except protocol.SignatureError as error:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
         try:
@@ -124,6 +125,8 @@ def _store(
                 status.HTTP_400_BAD_REQUEST, "the body must be a JSON object"
             ) from None
         delivery_id, event_type = protocol.identity(provider, payload, headers, body)
-        new = webhooks.store_delivery(session, ws.id, provider, delivery_id, event_type, body)
+        new = webhooks.store_delivery(
+            session, workspace_id, provider, delivery_id, event_type, body
+        )
     # Committed, so durable, before the provider hears 2xx.
     return delivery_id, new

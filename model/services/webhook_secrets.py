@@ -74,9 +74,9 @@ def remove_secret(session: Session, workspace: Workspace, provider: str) -> None
     session.flush()
 
 
-def secret_for(session: Session, workspace_id: int, provider: str) -> str | None:
-    """The secret deliveries for this workspace must be signed with, or None if none is set."""
-    row = repository.webhook_secret(session, workspace_id, provider)
+def signing_key(row: WebhookSecret | None, provider: str) -> str | None:
+    """The secret deliveries must be signed with: the workspace's own (``row``, from
+    ``repository.webhook_target``), else the service-wide one; None if neither is set."""
     if row is None:
         fallback = getattr(get_settings().webhooks, f"{provider}_secret")
         return fallback.get_secret_value() if fallback is not None else None
