@@ -18,8 +18,10 @@ from cli.context import console, database, err_console, friendly_errors
 from cli.render import classify_summary, journey_tree, pull_table
 from model import migrate, repository
 from model.enums import Role
+from model.errors import InvalidInput
 from model.schemas import MemberSpec, MetricSourceSpec, WorkspaceSpec, parse
 from model.services import (
+    automations,
     classification,
     evidence,
     items,
@@ -32,7 +34,7 @@ from model.services import (
     workspaces,
 )
 from model.settings import get_settings
-from model.tables import Workspace
+from model.tables import Automation, Workspace
 
 DEFAULT_WORKSPACE = "default"
 
@@ -1059,6 +1061,268 @@ def serve(
     with database() as (session, _):
         slug = _workspace(session, workspace).slug
     raise typer.Exit(serve_module.run(slug, prefect_port, api_port))
+
+
+# Automations --------------------------------------------------------------------------------
+
+automations_app = typer.Typer(
+    help="Automations: trigger -> filters -> up to three actions, run on Prefect.",
+    no_args_is_help=True,
+)
+prefect_app = typer.Typer(help="The Prefect side of journeyops.", no_args_is_help=True)
+app.add_typer(automations_app, name="automations")
+app.add_typer(prefect_app, name="prefect")
+
+
+def _sync_prefect(session: Session, automation: Automation, workspace: Workspace) -> None:
+    """Bring the automation's deployment in step; without a Prefect server, say so."""
+    from deployments import automations as prefect_side
+
+    try:
+        automation.prefect_note = prefect_side.sync(automation, workspace.slug)
+    except prefect_side.PrefectUnavailable as error:
+        automation.prefect_note = f"not deployed: {error}"
+    except Exception as error:  # the server answered with an error: keep the status, say so
+        automation.prefect_note = f"Prefect sync failed: {error}"[:500]
+        err_console.print(
+            f"[yellow]warning:[/] {automation.prefect_note}; `journeyops automations deploy` "
+            "retries"
+        )
+    session.flush()
+
+
+def _print_problems(automation: Automation, problems: list[str]) -> None:
+    if problems:
+        err_console.print(f"{automation.slug}: to complete before activation:")
+        for problem in problems:
+            err_console.print(f"  - {problem}")
+    else:
+        err_console.print(
+            f"{automation.slug}: ready (`journeyops automations activate {automation.slug}`)"
+        )
+
+
+@automations_app.command("apply")
+@friendly_errors
+def automations_apply(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="YAML file."),
+    activate: bool = typer.Option(False, "--activate", help="Activate each after saving."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Create or update the automations a YAML file declares (one, or a list under
+    `automations:`); new ones are drafts."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{file}: not valid YAML ({error})") from None
+    declared = (
+        data.get("automations") if isinstance(data, dict) and "automations" in data else [data]
+    )
+    if not isinstance(declared, list):
+        raise InvalidInput(f"{file}: `automations:` must be a list")
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        for number, entry in enumerate(declared, start=1):
+            try:
+                spec = automations.parse_spec(entry)
+            except InvalidInput as error:
+                raise InvalidInput(f"{file}, automation {number}: {error.message}") from None
+            automation, created = automations.save(session, ws, spec, get_settings().actor)
+            if activate:
+                automations.activate(session, automation, get_settings().actor)
+            if automation.status in ("active", "paused", "invalid") or automation.deployment_id:
+                _sync_prefect(session, automation, ws)
+            console.print(
+                f"{'created' if created else 'updated'} {automation.slug} ({automation.status})"
+            )
+            if automation.status != "active":
+                _print_problems(automation, automations.check(session, automation))
+
+
+@automations_app.command("new")
+@friendly_errors
+def automations_new(
+    template: str = typer.Argument(
+        ..., help="weekly-pulse, posthog-drift, quick-wins or failed-payment-spike."
+    ),
+    journey: str | None = typer.Option(None, "--journey", "-j", help="Journey it is about."),
+    name: str | None = typer.Option(None, "--name", help="A name other than the template's."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Create a draft automation from a template, and say what it still needs."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.from_template(
+            session, ws, template, get_settings().actor, journey=journey, name=name
+        )
+        console.print(f"created draft {automation.slug}")
+        _print_problems(automation, automations.check(session, automation))
+
+
+@automations_app.command("list")
+@friendly_errors
+def automations_list(workspace: str | None = WorkspaceOption) -> None:
+    """The workspace's automations with their trigger, status and last run."""
+    from cli.render import automation_table
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        console.print(automation_table(session, repository.automations(session, ws.id)))
+
+
+@automations_app.command("show")
+@friendly_errors
+def automations_show(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """An automation as YAML (URLs hidden), what it still needs, and its Prefect side."""
+    import yaml
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        console.print(yaml.safe_dump(automations.public_spec(automation), sort_keys=False), end="")
+        console.print(f"status: {automation.status}")
+        if automation.prefect_note:
+            console.print(f"prefect: {automation.prefect_note}")
+        if automation.status != "active":
+            _print_problems(automation, automations.check(session, automation))
+
+
+@automations_app.command("set-url")
+@friendly_errors
+def automations_set_url(
+    slug: str,
+    action: int = typer.Argument(..., help="Number of the message action (1-3)."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Give a message action its Slack or Discord incoming webhook URL, read from standard
+    input (it is a secret: stored encrypted, never shown)."""
+    url = sys.stdin.readline().strip()
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        automations.set_webhook_url(session, automation, action, url, get_settings().actor)
+        err_console.print(
+            f"{slug}: action {action} posts to {automation.actions[action - 1]['webhook_url_hint']}"
+        )
+
+
+@automations_app.command("activate")
+@friendly_errors
+def automations_activate(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """Check the automation and make it run on its trigger (its Prefect deployment too)."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        automations.activate(session, automation, get_settings().actor)
+        _sync_prefect(session, automation, ws)
+        console.print(f"{slug}: active; {automation.prefect_note}")
+
+
+@automations_app.command("pause")
+@friendly_errors
+def automations_pause(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """Stop the automation's triggers and schedule until it is activated again."""
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        automations.pause(session, automation, get_settings().actor)
+        _sync_prefect(session, automation, ws)
+        console.print(f"{slug}: paused; {automation.prefect_note}")
+
+
+@automations_app.command("delete")
+@friendly_errors
+def automations_delete(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """Delete the automation, its runs and its Prefect deployment."""
+    from deployments import automations as prefect_side
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        if automation.deployment_id:
+            prefect_side.remove(automation.deployment_id)
+        automations.delete(session, automation)
+        console.print(f"{slug}: deleted")
+
+
+@automations_app.command("run")
+@friendly_errors
+def automations_run(slug: str, workspace: str | None = WorkspaceOption) -> None:
+    """Run the automation once, now: on its deployment when Prefect has one, else here."""
+    from deployments import automations as prefect_side
+    from flows.automations import run_automation
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        run = automations.request_manual_run(session, automation, get_settings().actor)
+        run_id, deployed = run.id, bool(automation.deployment_id)
+    if deployed and automations.prefect_configured():
+        with database() as (session, _):
+            automation = automations.get_automation(session, ws.id, slug)
+            name = prefect_side.run_now(automation, ws.slug, run_id)
+        console.print(f"run {run_id} started as flow run {name}; watch it in the Prefect UI")
+        return
+    console.print(f"running {slug} here (run {run_id})...")
+    state = run_automation(ws.slug, slug, str(run_id))
+    console.print(f"run {run_id}: {state}")
+
+
+@automations_app.command("runs")
+@friendly_errors
+def automations_runs(
+    slug: str,
+    limit: int = typer.Option(20, help="How many, newest first."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """The automation's run history: cause, state, what each action did."""
+    from cli.render import automation_runs_table
+
+    with database() as (session, _):
+        ws = _workspace(session, workspace)
+        automation = automations.get_automation(session, ws.id, slug)
+        console.print(
+            automation_runs_table(repository.automation_runs(session, automation.id, limit))
+        )
+
+
+@automations_app.command("deploy")
+@friendly_errors
+def automations_deploy() -> None:
+    """Bring every active or paused automation's Prefect deployment in step (all workspaces)."""
+    from deployments import automations as prefect_side
+
+    with database() as (session, _):
+        for note in prefect_side.sync_all(session):
+            console.print(note)
+
+
+@automations_app.command("dispatch")
+@friendly_errors
+def automations_dispatch(
+    grace: int = typer.Option(0, help="Only runs requested at least this many seconds ago."),
+) -> None:
+    """Start requested runs nobody started (their event was lost, or no server was up)."""
+    from flows.automations import dispatch_automations
+
+    for line in dispatch_automations(grace_seconds=grace) or ["nothing to dispatch"]:
+        console.print(line)
+
+
+@prefect_app.command("setup")
+@friendly_errors
+def prefect_setup() -> None:
+    """Create the process work pool and each provider's global concurrency and rate limits
+    on the Prefect server of PREFECT_API_URL."""
+    from deployments import automations as prefect_side
+
+    try:
+        for line in prefect_side.setup():
+            console.print(line)
+    except prefect_side.PrefectUnavailable as error:
+        raise InvalidInput(str(error)) from None
 
 
 if __name__ == "__main__":

@@ -197,3 +197,47 @@ def funnel_table(result: Any) -> Table:
             bar(step.reached, top, width=12),
         )
     return table
+
+
+def automation_table(session: Any, rows: Any) -> Table:
+    """One line per automation: trigger, actions, status, last run."""
+    from model import repository
+    from model.services import automations
+
+    table = Table(title="Automations")
+    for column in ("automation", "trigger", "actions", "status", "last run", "prefect"):
+        table.add_column(column)
+    for automation in rows:
+        runs = repository.automation_runs(session, automation.id, 1)
+        last = (
+            f"{runs[0].state} {runs[0].requested_at:%Y-%m-%d %H:%M} ({runs[0].cause})"
+            if runs
+            else "-"
+        )
+        table.add_row(
+            f"{automation.name}\n[dim]{automation.slug}[/]",
+            automations.describe_trigger(automation),
+            ", ".join(str(a.get("type")) for a in automation.actions),
+            automation.status,
+            last,
+            automation.prefect_note or "-",
+        )
+    return table
+
+
+def automation_runs_table(runs: Any) -> Table:
+    table = Table(title="Runs, newest first")
+    for column in ("run", "cause", "state", "requested", "what happened"):
+        table.add_column(column)
+    for run in runs:
+        done = "; ".join(
+            str(r.get("summary", "")) for r in sorted(run.results, key=lambda r: r.get("index", 0))
+        )
+        table.add_row(
+            str(run.id),
+            run.cause,
+            run.state,
+            f"{run.requested_at:%Y-%m-%d %H:%M}",
+            (done + (f" [red]{run.error}[/]" if run.error else "")) or "-",
+        )
+    return table

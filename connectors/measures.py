@@ -116,6 +116,15 @@ class PostHogMeasures:
         )
         return float(rows[0][0] or 0) if rows and rows[0] else 0.0
 
+    def top_events(self, window: Window, limit: int = 5) -> list[tuple[str, int]]:
+        """The most frequent events of the window, most first."""
+        rows = self._rows(
+            "SELECT event, count() AS n FROM events "
+            f"WHERE timestamp >= {hogql_time(window.start)} AND timestamp < {hogql_time(window.end)} "
+            f"GROUP BY event ORDER BY n DESC, event LIMIT {int(limit)}"
+        )
+        return [(str(event), int(count or 0)) for event, count in rows]
+
     def measure(self, spec: MetricSourceSpec, window: Window, now: datetime) -> Measured:
         assert spec.event is not None
         events = [spec.event] + ([spec.denominator_event] if spec.denominator_event else [])

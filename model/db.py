@@ -63,7 +63,11 @@ def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
     engine = get_engine(url)
     key = str(engine.url)
     if key not in _sessionmakers:
-        _sessionmakers[key] = sessionmaker(bind=engine, expire_on_commit=False)
+        maker = sessionmaker(bind=engine, expire_on_commit=False)
+        from model.services import automations  # it imports the repository, which imports us
+
+        automations.watch(maker)
+        _sessionmakers[key] = maker
     return _sessionmakers[key]
 
 

@@ -22,6 +22,8 @@ from model.db import dialect_insert
 from model.schemas import TableQuery
 from model.tables import (
     ApiToken,
+    Automation,
+    AutomationRun,
     ChangeEvent,
     FunnelRun,
     FunnelStep,
@@ -1000,3 +1002,192 @@ def first_journey_of_item(session: Session, item_id: int) -> Journey | None:
         .order_by(Placement.id)
         .limit(1)
     )
+
+
+# Automations --------------------------------------------------------------------------------
+
+
+def automation_by_slug(session: Session, workspace_id: int, slug: str) -> Automation | None:
+    return session.scalar(
+        select(Automation).where(Automation.workspace_id == workspace_id, Automation.slug == slug)
+    )
+
+
+def automations(session: Session, workspace_id: int) -> Sequence[Automation]:
+    return session.scalars(
+        select(Automation).where(Automation.workspace_id == workspace_id).order_by(Automation.slug)
+    ).all()
+
+
+def active_automations(
+    session: Session, workspace_ids: Sequence[int], trigger_kinds: Sequence[str]
+) -> Sequence[Automation]:
+    """The active automations of these workspaces whose trigger is of one of these kinds."""
+    return session.scalars(
+        select(Automation)
+        .where(
+            Automation.workspace_id.in_(workspace_ids),
+            Automation.status == "active",
+            Automation.trigger_kind.in_(trigger_kinds),
+        )
+        .order_by(Automation.id)
+    ).all()
+
+
+def deployed_automations(session: Session) -> Sequence[Automation]:
+    """Every automation with a status Prefect should know about (all workspaces)."""
+    return session.scalars(
+        select(Automation)
+        .where(Automation.status.in_(["active", "paused"]))
+        .order_by(Automation.id)
+    ).all()
+
+
+def automation_run_by_key(
+    session: Session, automation_id: int, dedupe_key: str
+) -> AutomationRun | None:
+    return session.scalar(
+        select(AutomationRun).where(
+            AutomationRun.automation_id == automation_id, AutomationRun.dedupe_key == dedupe_key
+        )
+    )
+
+
+def automation_runs(
+    session: Session, automation_id: int, limit: int = 20
+) -> Sequence[AutomationRun]:
+    return session.scalars(
+        select(AutomationRun)
+        .where(AutomationRun.automation_id == automation_id)
+        .order_by(AutomationRun.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def pending_automation_runs(
+    session: Session, requested_before: datetime, limit: int
+) -> Sequence[AutomationRun]:
+    """Runs requested before the moment and not yet started (their trigger may be lost)."""
+    return session.scalars(
+        select(AutomationRun)
+        .where(AutomationRun.state == "pending", AutomationRun.requested_at < requested_before)
+        .order_by(AutomationRun.id)
+        .limit(limit)
+    ).all()
+
+
+def claim_automation_run(
+    session: Session, run_id: int, flow_run_id: str | None, now: datetime
+) -> bool:
+    """Move a pending run to running; False when another flow run got it first."""
+    result = session.execute(
+        update(AutomationRun)
+        .where(AutomationRun.id == run_id, AutomationRun.state == "pending")
+        .values(state="running", flow_run_id=flow_run_id, started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def journey_slugs_of_items(session: Session, item_ids: Sequence[int]) -> dict[int, set[str]]:
+    rows = session.execute(
+        select(Placement.item_id, Journey.slug)
+        .join(Journey, Journey.id == Placement.journey_id)
+        .where(Placement.item_id.in_(item_ids))
+    )
+    found: dict[int, set[str]] = {}
+    for item_id, slug in rows:
+        found.setdefault(item_id, set()).add(slug)
+    return found
+
+
+def items_by_ids(session: Session, item_ids: Sequence[int]) -> dict[int, Item]:
+    return {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+
+
+def placed_signal_counts(session: Session, journey_id: int, since: datetime) -> dict[int, int]:
+    """Signals placed on each step of a journey that occurred since the moment."""
+    rows = session.execute(
+        select(Signal.step_id, func.count())
+        .where(
+            Signal.journey_id == journey_id,
+            Signal.step_id.is_not(None),
+            Signal.state.in_(["classified", "confirmed", "needs_review"]),
+            Signal.occurred_at >= since,
+        )
+        .group_by(Signal.step_id)
+    )
+    return {int(step_id): int(count) for step_id, count in rows if step_id is not None}
+
+
+def step_by_name(session: Session, journey_id: int, name: str) -> Step | None:
+    return session.scalar(
+        select(Step).where(Step.journey_id == journey_id, func.lower(Step.name) == name.lower())
+    )
+
+
+def signals_between(
+    session: Session, journey_id: int, since: datetime, until: datetime, limit: int
+) -> Sequence[Signal]:
+    return session.scalars(
+        select(Signal)
+        .where(
+            Signal.journey_id == journey_id,
+            Signal.occurred_at >= since,
+            Signal.occurred_at < until,
+            Signal.state.notin_(["rejected", "ignored"]),
+        )
+        .order_by(Signal.occurred_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def signal_counts_by_step_between(
+    session: Session, journey_id: int, since: datetime, until: datetime
+) -> dict[int | None, int]:
+    rows = session.execute(
+        select(Signal.step_id, func.count())
+        .where(
+            Signal.journey_id == journey_id,
+            Signal.occurred_at >= since,
+            Signal.occurred_at < until,
+            Signal.state.notin_(["rejected", "ignored"]),
+        )
+        .group_by(Signal.step_id)
+    )
+    return {step_id: int(count) for step_id, count in rows}
+
+
+def items_created_between(
+    session: Session, journey_id: int, since: datetime, until: datetime
+) -> Sequence[Item]:
+    return session.scalars(
+        select(Item)
+        .join(Placement, Placement.item_id == Item.id)
+        .where(
+            Placement.journey_id == journey_id,
+            Item.created_at >= since,
+            Item.created_at < until,
+        )
+        .distinct()
+        .order_by(Item.id)
+    ).all()
+
+
+def tickets_shipped_between(
+    session: Session, workspace_id: int, since: datetime, until: datetime
+) -> Sequence[TicketLink]:
+    return session.scalars(
+        select(TicketLink)
+        .options(selectinload(TicketLink.item))
+        .where(
+            TicketLink.workspace_id == workspace_id,
+            TicketLink.shipped_at >= since,
+            TicketLink.shipped_at < until,
+        )
+        .order_by(TicketLink.id)
+    ).all()
+
+
+def automation_by_id(session: Session, automation_id: int) -> Automation | None:
+    return session.get(Automation, automation_id)

@@ -187,6 +187,46 @@ class WebhookSettings(BaseModel):
     )
 
 
+class ProviderLimit(BaseModel):
+    """A provider's Prefect global concurrency limits: calls at once, and calls per minute."""
+
+    concurrent: int = Field(ge=1)
+    per_minute: int = Field(ge=1)
+
+
+def _default_limits() -> dict[str, ProviderLimit]:
+    return {
+        "stripe": ProviderLimit(concurrent=4, per_minute=600),
+        "intercom": ProviderLimit(concurrent=2, per_minute=600),
+        "posthog": ProviderLimit(concurrent=2, per_minute=120),
+        "linear": ProviderLimit(concurrent=2, per_minute=60),
+        "jira": ProviderLimit(concurrent=2, per_minute=60),
+        "slack": ProviderLimit(concurrent=1, per_minute=60),
+        "discord": ProviderLimit(concurrent=1, per_minute=30),
+        "llm": ProviderLimit(concurrent=4, per_minute=120),
+    }
+
+
+class AutomationSettings(BaseModel):
+    """How automations run on Prefect."""
+
+    work_pool: str = Field(
+        default="journeyops", description="Process work pool automation deployments run on."
+    )
+    dispatch_after_seconds: int = Field(
+        default=120,
+        ge=10,
+        description="A requested run not started this long after its event is run by the "
+        "dispatcher (the event was lost, or no server was up).",
+    )
+    concurrency_limits: bool = Field(
+        default=True,
+        description="Hold each provider's Prefect global concurrency limits (created by "
+        "`journeyops prefect setup`) around its calls; a missing limit fails the run.",
+    )
+    limits: dict[str, ProviderLimit] = Field(default_factory=_default_limits)
+
+
 class Settings(BaseSettings):
     """Every setting journeyops reads; nested connector settings join as their issues land."""
 
@@ -235,6 +275,7 @@ class Settings(BaseSettings):
     linear: LinearSettings = Field(default_factory=LinearSettings)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    automations: AutomationSettings = Field(default_factory=AutomationSettings)
 
     @field_validator("database_url")
     @classmethod

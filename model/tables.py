@@ -837,3 +837,73 @@ def render_card(item: Item) -> str:
 @event.listens_for(Item, "before_update", propagate=True)
 def _keep_card_current(_mapper: Any, _connection: Any, item: Item) -> None:
     item.card = render_card(item)
+
+
+AUTOMATION_STATUSES = ["draft", "active", "paused", "invalid"]
+AUTOMATION_RUN_STATES = ["pending", "running", "succeeded", "failed", "skipped"]
+
+
+class Automation(IdMixin, TimestampMixin, Base):
+    """Trigger -> filters -> up to three actions, declared by a team (``model.automations``).
+
+    ``trigger``, ``filters`` and ``actions`` hold the validated spec as JSON; a message
+    action's incoming webhook URL is stored encrypted. ``deployment_id`` is the Prefect
+    deployment that runs it, when one is registered.
+    """
+
+    __tablename__ = "automations"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slug"),
+        CheckConstraint(_in("status", AUTOMATION_STATUSES), name="status"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    trigger_kind: Mapped[str] = mapped_column(String(20), index=True)
+    trigger: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    template: Mapped[str | None] = mapped_column(String(50))
+    problems: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    deployment_id: Mapped[str | None] = mapped_column(String(64))
+    prefect_note: Mapped[str | None] = mapped_column(String(500))
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+    updated_by: Mapped[str] = mapped_column(String(200), default="system")
+
+
+class AutomationRun(IdMixin, Base):
+    """One run of an automation, requested before it starts (an outbox): a trigger writes it
+    in the same transaction as the change that fired it, so a lost event is run by the
+    dispatcher later, and ``dedupe_key`` keeps one cause from running an automation twice."""
+
+    __tablename__ = "automation_runs"
+    __table_args__ = (
+        UniqueConstraint("automation_id", "dedupe_key"),
+        Index("ix_automation_runs_state", "state", "id"),
+        CheckConstraint(_in("state", AUTOMATION_RUN_STATES), name="state"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    automation_id: Mapped[int] = mapped_column(
+        ForeignKey("automations.id", ondelete="CASCADE"), index=True
+    )
+    cause: Mapped[str] = mapped_column(String(30))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    covers_from: Mapped[datetime | None] = mapped_column()
+    covers_to: Mapped[datetime | None] = mapped_column()
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -24,6 +24,8 @@ os.environ["PREFECT_HOME"] = str(_HOME / "prefect")
 os.environ["PREFECT_API_URL"] = ""
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+# Provider limits live on a Prefect server; tests that exercise them turn them on.
+os.environ["JOURNEYOPS_AUTOMATIONS__CONCURRENCY_LIMITS"] = "false"
 os.environ.pop("JOURNEYOPS_DATABASE_URL", None)
 
 from sqlalchemy import Engine, create_engine, text  # noqa: E402

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from connectors.sandbox import chat, trackers
 from connectors.sandbox import data as sandbox_data
-from connectors.sandbox import trackers
 from connectors.sandbox.hogql import HogQLError, translate
 
 STRIPE_LISTS = {"events", "subscriptions", "invoices", "refunds"}
@@ -49,6 +49,7 @@ class SandboxState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     db: sqlite3.Connection | None = None
     trackers: trackers.TrackerState = field(default_factory=trackers.TrackerState.fresh)
+    messages: list[dict[str, str]] = field(default_factory=list)
     _stripe_sorted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stripe_positions: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -459,6 +460,7 @@ async def control_reset(request: Request) -> Response:
         state.revoked.clear()
         state.requests.clear()
         state.trackers = trackers.TrackerState.fresh()
+        state.messages.clear()
         state.load_posthog()
     return JSONResponse(
         {
@@ -595,8 +597,19 @@ def create_app(data: sandbox_data.SandboxData | None = None) -> Starlette:
                 ],
             ),
             Mount(
+                "/slack",
+                routes=[Route("/services/{team}/{bot}/{token}", chat.slack_hook, methods=["POST"])],
+            ),
+            Mount(
+                "/discord",
+                routes=[
+                    Route("/api/webhooks/{hook_id}/{token}", chat.discord_hook, methods=["POST"])
+                ],
+            ),
+            Mount(
                 "/_sandbox",
                 routes=[
+                    Route("/messages", chat.control_messages, methods=["GET"]),
                     Route("/reset", control_reset, methods=["POST"]),
                     Route("/faults", control_fault, methods=["POST"]),
                     Route("/keys", control_revoke, methods=["POST"]),

@@ -53,6 +53,39 @@ def answer(prompt: str) -> dict[str, Any]:
     return {"placements": placements}
 
 
+PROPOSAL_SIGNAL = re.compile(r"^\[S(\d+)\] (.*)$")
+
+
+def propose(prompt: str) -> dict[str, Any]:
+    """Answer "what should change on this journey": an insight on each of the two steps with
+    the most signals."""
+    names: dict[int, str] = {}
+    counts: dict[int, int] = {}
+    for line in prompt.splitlines():
+        if match := STEP_LINE.match(line):
+            names[int(match.group(1))] = match.group(2)
+        elif match := PROPOSAL_SIGNAL.match(line):
+            counts[int(match.group(1))] = counts.get(int(match.group(1)), 0) + 1
+    busiest = sorted(counts, key=lambda step: (-counts[step], step))[:2]
+    return {
+        "proposals": [
+            {
+                "step": step,
+                "type": "insight",
+                "title": f"Customers report friction at {names.get(step, 'this step')}",
+                "description": f"{counts[step]} recent signals on this step.",
+            }
+            for step in busiest
+        ]
+    }
+
+
+def draft(prompt: str) -> str:
+    """A free-text answer: the facts it was given, as bullets."""
+    facts = [line for line in prompt.splitlines() if ":" in line][-6:]
+    return "Journey update (drafted):\n" + "\n".join(f"- {line.strip()}" for line in facts)
+
+
 class StubState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -80,7 +113,13 @@ async def completions(request: Request) -> JSONResponse:
             status_code=500,
         )
     prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-    content = json.dumps(answer(prompt))
+    shape = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
+    if shape == "Proposals":
+        content = json.dumps(propose(prompt))
+    elif not body.get("response_format"):
+        content = draft(prompt)
+    else:
+        content = json.dumps(answer(prompt))
     if fault and fault.get("kind") == "malformed":
         content = content[: len(content) // 2]
     from litellm import token_counter

@@ -13,13 +13,14 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from model.classify.offline import StepProfile
 
 log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
 
 SYSTEM_PROMPT = (
     "You place customer signals (support messages, billing events, product analytics) on the "
@@ -150,30 +151,100 @@ class LLMClassifier:
         return answers
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
-        """The one call site of litellm."""
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        self.usage.calls += 1
-        response: Any = litellm.completion(
-            model=self.model,
-            messages=messages,
-            response_format=Placements,
+        return complete(
+            self.model,
+            messages,
+            Placements,
+            self.usage,
             api_base=self.api_base,
             api_key=self.api_key,
             timeout=self.timeout,
-            num_retries=0,
-            temperature=0,
         )
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.usage.prompt_tokens += int(usage.prompt_tokens or 0)
-            self.usage.completion_tokens += int(usage.completion_tokens or 0)
-        try:
-            self.usage.cost_usd += float(litellm.completion_cost(completion_response=response))
-        except Exception:  # a model without a known price costs what we cannot say
-            log.info("llm.cost_unknown model=%s", self.model)
-        return str(response.choices[0].message.content or "")
+
+
+def complete(
+    model: str,
+    messages: list[dict[str, str]],
+    response_format: type[BaseModel] | None,
+    usage: LLMUsage,
+    *,
+    api_base: str | None,
+    api_key: str | None,
+    timeout: float,
+) -> str:
+    """The one call site of litellm: the answer's text, with tokens and cost added to usage."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    usage.calls += 1
+    response: Any = litellm.completion(
+        model=model,
+        messages=messages,
+        response_format=response_format,
+        api_base=api_base,
+        api_key=api_key,
+        timeout=timeout,
+        num_retries=0,
+        temperature=0,
+    )
+    counted = getattr(response, "usage", None)
+    if counted is not None:
+        usage.prompt_tokens += int(counted.prompt_tokens or 0)
+        usage.completion_tokens += int(counted.completion_tokens or 0)
+    try:
+        usage.cost_usd += float(litellm.completion_cost(completion_response=response))
+    except Exception:  # a model without a known price costs what we cannot say
+        log.info("llm.cost_unknown model=%s", model)
+    return str(response.choices[0].message.content or "")
+
+
+class LLMUnavailable(Exception):
+    """No valid answer came from the LLM within the attempts."""
+
+
+@dataclass
+class LLMWriter:
+    """Drafts text or a structured answer for automations, retried within a budget."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    timeout: float = 30.0
+    max_attempts: int = 3
+    usage: LLMUsage = field(default_factory=LLMUsage)
+
+    def write(self, messages: list[dict[str, str]]) -> str:
+        return self._ask(messages, None, lambda text: text.strip() or None)
+
+    def answer(self, messages: list[dict[str, str]], shape: type[T]) -> T:
+        return self._ask(messages, shape, shape.model_validate_json)
+
+    def _ask(self, messages: list[dict[str, str]], shape: Any, parse: Any) -> Any:
+        last = "no attempt"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                text = complete(
+                    self.model,
+                    messages,
+                    shape,
+                    self.usage,
+                    api_base=self.api_base,
+                    api_key=self.api_key,
+                    timeout=self.timeout,
+                )
+                parsed = parse(text)
+                if parsed is not None:
+                    return parsed
+                last = "an empty answer"
+            except ValidationError as error:
+                last = f"a malformed answer ({str(error)[:120]})"
+            except Exception as error:  # provider errors, timeouts: litellm's many types
+                last = type(error).__name__
+            self.usage.failures += 1
+            log.warning("llm.write_failed attempt=%d reason=%s", attempt, last)
+        raise LLMUnavailable(
+            f"{self.model} gave no usable answer in {self.max_attempts} tries: {last}"
+        )
 
 
 def cache_key(model: str, journey_version: str, text: str) -> str:

@@ -24,13 +24,13 @@ from model.settings import get_settings
 from model.tables import WEBHOOK_PROVIDERS, WebhookSecret, Workspace
 
 
-def _cipher() -> Fernet:
+def _cipher(field: str = "secret") -> Fernet:
     key = get_settings().webhooks.encryption_key
     if key is None:
         raise InvalidInput(
             "set JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY (a long random string) before storing a "
-            "workspace's webhook secret",
-            field="secret",
+            f"workspace's {'webhook secret' if field == 'secret' else field}",
+            field=field,
         )
     digest = hashlib.sha256(key.get_secret_value().encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
@@ -84,4 +84,19 @@ def signing_key(row: WebhookSecret | None, provider: str) -> str | None:
         return _cipher().decrypt(row.encrypted.encode()).decode()
     except InvalidToken:
         # Better refuse every delivery than accept one signed with a key nobody can check.
+        return None
+
+
+def encrypt(value: str, field: str) -> str:
+    """Encrypt another per-workspace secret (an incoming webhook URL) under the same key."""
+    return _cipher(field).encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str | None:
+    """The secret, or None when the key is unset or is not the one it was stored with."""
+    if get_settings().webhooks.encryption_key is None:
+        return None
+    try:
+        return _cipher().decrypt(token.encode()).decode()
+    except InvalidToken:
         return None

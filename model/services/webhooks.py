@@ -18,6 +18,7 @@ from connectors.trackers import RemoteTicket
 from model.base import utcnow
 from model.db import dialect_insert
 from model.services import signals, tickets
+from model.services.automations import DeliveryMatcher
 from model.tables import WebhookDelivery
 
 MAX_ATTEMPTS = 5
@@ -143,6 +144,7 @@ class DrainReport:
     tickets: int = 0
     failed: int = 0
     retrying: int = 0
+    automations: int = 0
 
 
 def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -> DrainReport:
@@ -160,6 +162,7 @@ def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -
     if workspace_id is not None:
         query = query.where(WebhookDelivery.workspace_id == workspace_id)
     report = DrainReport()
+    fire = DeliveryMatcher(session)
     for delivery in session.scalars(query):
         delivery.attempts += 1
         try:
@@ -194,5 +197,6 @@ def drain(session: Session, limit: int = 500, workspace_id: int | None = None) -
         delivery.processed_at = utcnow()
         delivery.error = None
         report.processed += 1
+        report.automations += len(fire(delivery))
     session.flush()
     return report
