@@ -108,7 +108,7 @@ def test_activation_checks_first_and_says_what_is_missing(env: dict[str, Any]) -
             "action 1 (message): no journey 'nowhere' in this workspace",
             "action 1 (message): give the slack incoming webhook URL",
         ]
-        with pytest.raises(Conflict, match="cannot be activated: filters.journeys"):
+        with pytest.raises(Conflict, match=r"cannot be activated: filters\.journeys"):
             automations.activate(session, pulse, ACTOR)
         assert pulse.status == "draft"
         ticket_on_schedule = spec(
