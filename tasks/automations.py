@@ -14,11 +14,12 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from connectors.chat import ChatClient
+from connectors.errors import RetryableError
 from connectors.http import RetryPolicy
 from connectors.measures import PostHogMeasures, StripeMeasures, Window
 from model.automations import AnalyticsAction, MessageAction
 from model.base import utcnow
-from model.classify.llm import LLMWriter
+from model.classify.llm import LLMUnavailable, LLMWriter
 from model.db import session_scope
 from model.schemas import MetricSourceSpec
 from model.services import automation_runs, workspaces
@@ -44,6 +45,17 @@ LABELS = {
     "failed_payments": "Failed Stripe payments",
     "refunds": "Stripe refunds",
 }
+
+
+def only_transient(_task: Any, _run: Any, state: Any) -> bool:
+    """Retry what may pass on its own (timeouts, 429, 5xx), not a refused URL or key."""
+    try:
+        state.result()
+    except (RetryableError, LLMUnavailable):
+        return True
+    except Exception:
+        return False
+    return False
 
 
 @task(name="start-automation-run")
@@ -72,7 +84,12 @@ def _change(current: float, previous: float) -> float | None:
     return (current - previous) / previous if previous else (None if not current else 1.0)
 
 
-@task(name="analytics", retries=2, retry_delay_seconds=[10, 60])
+@task(
+    name="analytics",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=only_transient,
+)
 def run_analytics(run_id: int, index: int) -> dict[str, Any]:
     """Read the measure over the window and the one before, and keep the summary as a
     signal with the item type it suggests."""
@@ -173,7 +190,12 @@ DRAFT_PROMPT = (
 )
 
 
-@task(name="send-message", retries=2, retry_delay_seconds=[10, 60])
+@task(
+    name="send-message",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=only_transient,
+)
 def send_message(run_id: int, index: int) -> dict[str, Any]:
     """Post the message (a filled template, or an LLM's draft from the same facts)."""
     done = _done(run_id, index)
@@ -223,7 +245,12 @@ UPDATE_PROMPT = (
 )
 
 
-@task(name="propose-journey-updates", retries=1, retry_delay_seconds=[30])
+@task(
+    name="propose-journey-updates",
+    retries=1,
+    retry_delay_seconds=[30],
+    retry_condition_fn=only_transient,
+)
 def propose_journey_updates(run_id: int, index: int) -> dict[str, Any]:
     """An LLM proposes items from the journey's recent signals; they are added machine-made."""
     done = _done(run_id, index)

@@ -184,6 +184,7 @@ def test_a_threshold_crossing_requests_one_run_when_the_change_commits(
 
 def test_a_rolled_back_change_requests_nothing(env: dict[str, Any]) -> None:
     save_active(spec())
+
     def write_then_fail() -> None:
         with session_scope() as session:
             ws = repository.workspace_by_slug(session, "acme")
