@@ -112,7 +112,7 @@ def test_the_weekly_pulse_posts_to_slack_once(env: Any) -> None:
 
 
 def test_a_threshold_crossing_reaches_linear_through_the_dispatcher(env: Any) -> None:
-    sandbox, ids = env
+    sandbox, _ = env
     declare(
         {
             "name": "Quick wins",
@@ -185,13 +185,13 @@ def test_analytics_then_an_llm_drafted_message(
                     "measure": "failed_payments",
                     "window_days": 30,
                     "step": ids["step"],
-                },  # fmt: skip
+                },
                 {
                     "type": "message",
                     "channel": "discord",
                     "draft": "llm",
                     "webhook_url": chat.discord_url(sandbox.url),
-                },  # fmt: skip
+                },
                 {"type": "update_journey", "max_items": 2},
             ],
         }
