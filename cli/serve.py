@@ -1,9 +1,11 @@
 """``journeyops serve``: a Prefect server with its UI, the flows served, and the API, together.
 
-Three child processes, started in order and stopped in reverse on Ctrl-C (or when any of them
+Four child processes, started in order and stopped in reverse on Ctrl-C (or when any of them
 exits): ``prefect server start`` (scheduler, UI and API; its state under the journeyops home
-unless ``PREFECT_HOME`` says otherwise), ``python -m deployments.serve`` (the deployments,
-scheduled, run in that process), and ``journeyops api``. Everything runs on the configured
+unless ``PREFECT_HOME`` says otherwise), ``python -m deployments.serve`` (the built-in
+deployments, scheduled, run in that process), a process worker on the automations' work pool
+(each automation is a deployment of its own), and ``journeyops api``. Before them, the work
+pool and the providers' concurrency limits are set up and the automations deployed. Everything runs on the configured
 database (the embedded SQLite one by default).
 """
 
@@ -94,6 +96,10 @@ def run(workspace: str, prefect_port: int, api_port: int, host: str = "127.0.0.1
     prefect_url = f"http://{host}:{prefect_port}"
     env["PREFECT_API_URL"] = f"{prefect_url}/api"
     env["JOURNEYOPS_DATABASE_URL"] = settings.resolved_database_url
+    # Each webhook delivery the API stores starts the served on-delivery deployment.
+    env.setdefault(
+        "JOURNEYOPS_WEBHOOKS__PROCESS_DEPLOYMENT", f"process-webhooks/{workspace}-on-delivery"
+    )
     stack = Stack()
     interrupted = False
 
@@ -117,12 +123,25 @@ def run(workspace: str, prefect_port: int, api_port: int, host: str = "127.0.0.1
             "the Prefect server",
             stack,
         )
+        for step in (["prefect", "setup"], ["automations", "deploy"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "cli.main", *step], env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"journeyops {' '.join(step)} failed: {done.stderr.strip()}")
         stack.start(
             "flows",
             [sys.executable, "-m", "deployments.serve", "--workspace", workspace],
             env,
             logs / "flows.log",
         )
+        stack.start(
+            "worker",
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool",
+             settings.automations.work_pool, "--type", "process"],
+            {"PREFECT_WORKER_QUERY_SECONDS": "5", **env},
+            logs / "worker.log",
+        )  # fmt: skip
         stack.start(
             "api",
             [sys.executable, "-m", "cli.main", "api", "--host", host, "--port", str(api_port)],

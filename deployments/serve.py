@@ -12,10 +12,12 @@ from typing import Any
 
 from prefect import serve
 
+from flows.automations import dispatch_automations
 from flows.funnels import journey_funnel
 from flows.metrics import sync_metrics
 from flows.pull import pull_intercom, pull_posthog, pull_stripe, pull_workspace
 from flows.tickets import push_tickets, sync_tickets
+from flows.webhooks import process_webhooks
 
 PULL_INTERVAL_SECONDS = 15 * 60
 
@@ -62,7 +64,17 @@ def deployments(workspace: str) -> list[Any]:
         parameters=parameters,
         tags=["journeyops", "metrics"],
     )
-    return [scheduled, *on_demand, *tickets, metrics, funnel]
+    on_delivery = process_webhooks.to_deployment(
+        name=f"{workspace}-on-delivery",
+        parameters=parameters,
+        tags=["journeyops", "webhooks"],
+    )
+    dispatch = dispatch_automations.to_deployment(
+        name=f"{workspace}-every-2-minutes",
+        interval=120,
+        tags=["journeyops", "automation"],
+    )
+    return [scheduled, *on_demand, *tickets, metrics, funnel, on_delivery, dispatch]
 
 
 def main() -> None:

@@ -6,8 +6,9 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
+from model import repository
 from model.db import session_scope
-from model.services import classification, evidence, journeys, workspaces
+from model.services import automations, classification, evidence, journeys, workspaces
 from model.settings import get_settings
 
 
@@ -53,13 +54,22 @@ def classify_journey_signals(workspace: str, journey: str) -> ClassifySummary:
     )
 
 
+@task(name="journeys-of-workspace")
+def journey_slugs(workspace: str) -> list[str]:
+    with session_scope() as session:
+        ws = workspaces.get_workspace(session, workspace)
+        return [journey.slug for journey in repository.journeys(session, ws.id)]
+
+
 @task(name="group-evidence", retries=2, retry_delay_seconds=[10, 60])
 def group_evidence(workspace: str, journey: str) -> GroupingSummary:
-    """Turn placed signals into evidence on insights; attached signals are never regrouped."""
+    """Turn placed signals into evidence on insights; attached signals are never regrouped.
+    A step whose evidence reaches an automation's threshold requests that automation's run."""
     with session_scope() as session:
         ws = workspaces.get_workspace(session, workspace)
         target = journeys.get_journey(session, ws.id, journey)
         report = evidence.group_into_insights(session, ws, target, get_settings().classify)
+        automations.match_evidence(session, ws.id, target.id)
     return GroupingSummary(**report.__dict__)
 
 

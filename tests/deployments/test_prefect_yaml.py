@@ -27,6 +27,13 @@ class TestPrefectYaml:
             assert set(deployment.get("parameters", {})) <= accepted, deployment["entrypoint"]
             assert deployment["work_pool"]["name"] == "journeyops"
 
+    def test_classification_follows_each_completed_pull(self) -> None:
+        config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+        [after] = [d for d in config["deployments"] if d["name"] == "after-pulls"]
+        [trigger] = after["triggers"]
+        assert trigger["expect"] == ["prefect.flow-run.Completed"]
+        assert trigger["match_related"]["prefect.resource.name"] == "pull-workspace"
+
     def test_the_scheduled_pull_runs_every_15_minutes(self) -> None:
         config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
         scheduled = {
@@ -37,6 +44,7 @@ class TestPrefectYaml:
         assert scheduled["flows/tickets.py:push_tickets"] == [{"interval": 300}]
         assert scheduled["flows/tickets.py:sync_tickets"] == [{"interval": 900}]
         assert scheduled["flows/metrics.py:sync_metrics"] == [{"interval": 3600}]
+        assert scheduled["flows/automations.py:dispatch_automations"] == [{"interval": 120}]
         assert scheduled["flows/funnels.py:journey_funnel"] == [
             {"cron": "0 6 * * *", "timezone": "UTC"}
         ]
@@ -54,12 +62,15 @@ class TestServe:
             "acme-every-15-minutes",
             "acme-hourly",
             "acme-daily",
+            "acme-on-delivery",
+            "acme-every-2-minutes",
         ]
-        assert [d.flow_name for d in built[-4:]] == [
+        assert [d.flow_name for d in built[-6:-1]] == [
             "push-tickets",
             "sync-tickets",
             "sync-metrics",
             "journey-funnel",
+            "process-webhooks",
         ]
         assert built[0].schedules[0].schedule.interval.total_seconds() == 900
-        assert all(d.parameters == {"workspace": "acme"} for d in built)
+        assert all(d.parameters == {"workspace": "acme"} for d in built[:-1])
