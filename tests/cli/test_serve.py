@@ -162,16 +162,16 @@ def test_serve_runs_automations_on_a_real_prefect_server(
 
         # A Stripe delivery through the API, and a threshold crossing through the API: each
         # triggers its automation's deployment, whose run completes with its report.
-        api = f"http://127.0.0.1:{api_port}"
+        api_url = f"http://127.0.0.1:{api_port}"
         body = json.dumps({"id": "evt_serve_1", "type": "invoice.payment_failed",
                            "created": int(time.time()),
                            "data": {"object": {"id": "in_1", "customer": "cus_1"}}}).encode()  # fmt: skip
         signature = sign_stripe(body, STRIPE_SECRET, int(time.time()))
-        stored = httpx.post(f"{api}/webhooks/stripe/acme", content=body,
+        stored = httpx.post(f"{api_url}/webhooks/stripe/acme", content=body,
                             headers={"Stripe-Signature": signature,
                                      "Content-Type": "application/json"})  # fmt: skip
         assert stored.status_code == 200, stored.text
-        changed = httpx.patch(f"{api}/items/{item_id}", json={"impact": 5},
+        changed = httpx.patch(f"{api_url}/items/{item_id}", json={"impact": 5},
                               headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert changed.status_code == 200, changed.text
         deadline = time.monotonic() + 120
