@@ -11,18 +11,20 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cli.context import console, database
-from cli.render import funnel_table, journey_tree, metric_table, pull_table, ticket_table
+from cli.render import automation_table, funnel_table, journey_tree, metric_table, ticket_table
+from connectors.sandbox import chat, trackers
 from connectors.sandbox import data as sandbox_data
-from connectors.sandbox import trackers
 from connectors.sandbox.seed import capture_events
 from connectors.sandbox.server import SandboxServer, free_port, port_is_free
+from flows.automations import dispatch_automations, run_automation
 from flows.funnels import journey_funnel
 from flows.metrics import MetricsBroken, sync_metrics
-from flows.pull import pull_workspace
 from flows.tickets import push_tickets
 from model import repository
+from model.automations import PULSE_TEMPLATE
 from model.schemas import MemberSpec, WorkspaceSpec
 from model.services import (
+    automations,
     items,
     journey_files,
     metrics,
@@ -154,6 +156,64 @@ def print_demo_funnel() -> None:
         console.print(f"Biggest drop-off: {result.biggest_drop.name}")
 
 
+DEMO_AUTOMATIONS: list[dict[str, object]] = [
+    {
+        "name": "Operating loop",
+        "description": "Pull the sources, place the new signals, and post the pulse.",
+        "trigger": {"kind": "schedule", "every": "weekly", "weekdays": ["mon"], "at": "09:00"},
+        "filters": {"journeys": [DEMO_JOURNEY]},
+        "actions": [
+            {"type": "pull"},
+            {"type": "classify"},
+            {"type": "message", "channel": "slack", "template": PULSE_TEMPLATE},
+        ],
+    },
+    {
+        "name": "Proposed opportunities to Linear",
+        "description": "Every opportunity the evidence proposes becomes a Linear issue.",
+        "trigger": {"kind": "item_created"},
+        "filters": {"journeys": [DEMO_JOURNEY], "item_types": ["opportunity"]},
+        "actions": [{"type": "ticket", "tracker": "linear"}],
+    },
+]
+
+
+def run_operating_loop(url: str) -> None:
+    """The loop as automations, each run a Prefect flow run: pull, classify and group, post
+    the pulse to the sandbox Slack; the opportunities the evidence proposed go to Linear."""
+    # The sandbox Slack address is stored encrypted like any incoming webhook URL; the demo
+    # brings a key when the user has none set.
+    os.environ.setdefault("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "journeyops-demo-sandbox-key")
+    reset_settings()
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        for data in DEMO_AUTOMATIONS:
+            spec = automations.parse_spec(data)
+            automation, _ = automations.save(session, workspace, spec, "demo")
+            if automation.actions[-1]["type"] == "message":
+                automations.set_webhook_url(session, automation, 3, chat.slack_url(url), "demo")
+            if automation.status != "active":
+                automations.activate(session, automation, "demo")
+        loop = automations.get_automation(session, workspace.id, "operating-loop")
+        run_id = automations.request_manual_run(session, loop, "demo").id
+    console.print(
+        f"Running the operating loop from the sandbox at {url} (Prefect flow runs: "
+        "run-automation, pull-workspace, classify-signals)..."
+    )
+    run_automation(WORKSPACE.slug or "", "operating-loop", str(run_id))
+    console.print(
+        "Pushing the proposed opportunities to the sandbox Linear (dispatch-automations)..."
+    )
+    dispatch_automations(grace_seconds=0)
+    with database() as (session, _):
+        workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
+        console.print(automation_table(session, repository.automations(session, workspace.id)))
+    posted = httpx.get(f"{url}/_sandbox/messages", timeout=5).json()["messages"]
+    if posted:
+        console.print("[bold]Posted to the sandbox Slack:[/]")
+        console.print(posted[-1]["text"], markup=False)
+
+
 def run_demo() -> None:
     """Build the demo workspace, pull the sandbox, place the signals and print the journeys."""
     # The temporary Prefect server of these runs lives only as long as the demo, offline:
@@ -166,10 +226,8 @@ def run_demo() -> None:
         with database() as (session, _):
             workspace = workspaces.get_workspace(session, WORKSPACE.slug or "")
             configure_sandbox_sources(session, workspace, url)
-        console.print(f"Pulling signals from the sandbox at {url} (Prefect flow run)...")
-        summaries = pull_workspace(WORKSPACE.slug or "", classify_journey=DEMO_JOURNEY)
-        console.print(pull_table(summaries))
         use_sandbox_trackers(url)
+        run_operating_loop(url)
         push_demo_tickets()
         sync_demo_metrics()
         print_demo_funnel()

@@ -4,7 +4,8 @@
 at once) and ``journeyops-<provider>-rate`` (calls per minute, as slots that decay). Both are
 taken with ``strict=True``: a run against a server without them fails and says to run the
 setup, instead of going unlimited. ``JOURNEYOPS_AUTOMATIONS__CONCURRENCY_LIMITS=false`` turns
-them off (a run with no Prefect server, such as a one-off CLI command).
+them off; without a Prefect server (a one-off CLI command runs its flows on a temporary one of
+its own) there is nothing shared to limit, and they are skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from model.services.automations import prefect_configured
 from model.settings import get_settings
 
 
@@ -23,7 +25,7 @@ def limit_names(provider: str) -> tuple[str, str]:
 def provider_slot(provider: str) -> Iterator[None]:
     """Hold one of the provider's slots (and spend one of its per-minute calls) meanwhile."""
     settings = get_settings().automations
-    if not settings.concurrency_limits or provider not in settings.limits:
+    if not (settings.concurrency_limits and provider in settings.limits and prefect_configured()):
         yield
         return
     from prefect.concurrency.sync import concurrency, rate_limit

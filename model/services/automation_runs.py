@@ -158,6 +158,7 @@ def finish(session: Session, run_id: int, error: str | None) -> AutomationRun:
     now = utcnow()
     _finish(session, run, "failed" if error else "succeeded", error, now)
     if not error:
+        run.covers_to = now  # what this run did (items it added) is not the next run's news
         automation = repository.automation_by_id(session, run.automation_id)
         if automation is not None and run.covers_to is not None:
             automation.last_success_at = max(
@@ -276,7 +277,7 @@ def message_values(session: Session, ctx: ActionContext) -> dict[str, str]:
     """What a message template's placeholders stand for in this run."""
     run = ctx.run
     since = run.covers_from or utcnow() - DEFAULT_PERIOD
-    until = run.covers_to or utcnow()
+    until = utcnow()  # up to the message: what earlier actions of this run added counts
     values = {
         "automation": ctx.automation.name,
         "workspace": ctx.workspace.name,
