@@ -26,7 +26,9 @@ def run(*args: str) -> str:
 
 @pytest.mark.usefixtures("committed_db", "prefect_harness")
 class TestDemo:
-    def test_demo_builds_pulls_places_and_repeats_without_duplicates(self) -> None:
+    def test_demo_builds_pulls_places_and_repeats_without_duplicates(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from sqlalchemy import func, select
 
         from model.db import session_scope
@@ -44,6 +46,8 @@ class TestDemo:
                 )
             return hand_made or 0, per_source
 
+        # The demo brings a key for its sandbox Slack URL only when none is set.
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "demo-test-key-0123456789abcdef")
         output = run("demo")
         assert "Acme product team" in output
         assert "Trial to paid" in output
@@ -52,7 +56,17 @@ class TestDemo:
         assert "Non-technical admins stall at API credentials" in output
         assert "→ opportunity: Let admins connect tools without handling API" in output
         assert "building block" in output
-        assert "intercom │ completed" in output
+        # The operating loop ran as automations: the pulse went to the sandbox Slack and the
+        # opportunities the evidence proposed went to the sandbox Linear.
+        assert "Posted to the sandbox Slack:" in output
+        assert "*Trial to paid: weekly pulse*" in output
+        assert "Most signals: Customer connects first integration" in output
+        loop = run("automations", "runs", "operating-loop", "-w", "acme-product-team")
+        assert "succeeded" in loop
+        assert "placed" in loop
+        tickets = run("automations", "runs", "proposed-opportunities-to-linear", "-w",
+                      "acme-product-team")  # fmt: skip
+        assert "GROWTH-1 created" in tickets
         assert "Customer connects first integration  ▲" in output
         signals = run("signals", "list", "-w", "acme-product-team", "--source", "intercom")
         assert "from intercom" in signals
