@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.routers import (
+    automations,
     items,
     journeys,
     metrics,
@@ -121,5 +122,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(signals.router)
     app.include_router(tickets.router)
     app.include_router(workspace.router)
+    app.include_router(automations.router)
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
     return app

@@ -1075,19 +1075,12 @@ app.add_typer(prefect_app, name="prefect")
 
 
 def _sync_prefect(session: Session, automation: Automation, workspace: Workspace) -> None:
-    """Bring the automation's deployment in step; without a Prefect server, say so."""
+    """Bring the automation's deployment in step; say so when that failed."""
     from deployments import automations as prefect_side
 
-    try:
-        automation.prefect_note = prefect_side.sync(automation, workspace.slug)
-    except prefect_side.PrefectUnavailable as error:
-        automation.prefect_note = f"not deployed: {error}"
-    except Exception as error:  # the server answered with an error: keep the status, say so
-        automation.prefect_note = f"Prefect sync failed: {error}"[:500]
-        err_console.print(
-            f"[yellow]warning:[/] {automation.prefect_note}; `journeyops automations deploy` "
-            "retries"
-        )
+    note = prefect_side.keep_in_step(automation, workspace.slug)
+    if note.startswith("Prefect sync failed"):
+        err_console.print(f"[yellow]warning:[/] {note}")
     session.flush()
 
 

@@ -123,6 +123,10 @@ def sync(automation: Automation, workspace_slug: str) -> str:
             remove(automation.deployment_id)
             automation.deployment_id = None
         return f"not deployed: the automation is {automation.status}"
+    if not automations.prefect_configured():
+        raise PrefectUnavailable(
+            "no Prefect server is configured: set PREFECT_API_URL (journeyops serve does)"
+        )
     deployment = _deployment(automation, workspace_slug)
     deployment_id = deployment.apply(work_pool_name=get_settings().automations.work_pool)
     automation.deployment_id = str(deployment_id)
@@ -163,3 +167,17 @@ def run_now(automation: Automation, workspace_slug: str, run_id: int) -> str:
         idempotency_key=f"automation-run-{run_id}",
     )
     return str(getattr(flow_run, "name", "?"))
+
+
+def keep_in_step(automation: Automation, workspace_slug: str) -> str:
+    """``sync``, with the outcome as the automation's note: no server is a state, not an
+    error, and a server error leaves the status as it is (``automations deploy`` retries)."""
+    try:
+        automation.prefect_note = sync(automation, workspace_slug)
+    except PrefectUnavailable as error:
+        automation.prefect_note = f"not deployed: {error}"
+    except Exception as error:  # the server answered with an error
+        automation.prefect_note = (
+            f"Prefect sync failed: {error}; `journeyops automations deploy` retries"
+        )[:500]
+    return automation.prefect_note
