@@ -336,3 +336,52 @@ class TestMetricsCommands:
         assert "Biggest drop-off: **Connects an integration**" in str(
             artifact("funnel-acme-onboarding").data
         )
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestAutomationCommands:
+    def test_apply_a_file_complete_a_template_and_switch_them(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("JOURNEYOPS_WEBHOOKS__ENCRYPTION_KEY", "cli-test-key-0123456789abcdef")
+        from model.settings import reset_settings
+
+        reset_settings()
+        file = tmp_path / "automations.yaml"
+        file.write_text(
+            "automations:\n"
+            "  - name: New items\n"
+            "    trigger: {kind: item_created}\n"
+            "    actions:\n"
+            "      - {type: message, channel: discord, template: 'New: {item}',\n"
+            "         webhook_url: 'https://discord.com/api/webhooks/1/secret-token'}\n"
+        )
+        applied = run("automations", "apply", str(file), "--activate")
+        assert "created new-items (active)" in applied
+        assert "not deployed: no Prefect server" in run("automations", "show", "new-items")
+        assert "secret-token" not in run("automations", "show", "new-items")
+        drafted = runner.invoke(app, ["automations", "new", "weekly-pulse", "--name", "Pulse"])
+        assert drafted.exit_code == 0
+        assert "give the slack incoming webhook URL" in drafted.output
+        refused = runner.invoke(app, ["automations", "activate", "pulse"])
+        assert refused.exit_code == 1
+        assert "cannot be activated" in refused.output
+        given = runner.invoke(
+            app,
+            ["automations", "set-url", "pulse", "1"],
+            input="https://hooks.slack.com/services/T1/B1/xyz\n",
+        )
+        assert given.exit_code == 0, given.output
+        still = runner.invoke(app, ["automations", "activate", "pulse"])
+        assert "{pulse} needs a journey" in still.output
+        assert "give the slack" not in still.output
+        assert "new-items: paused" in run("automations", "pause", "new-items")
+        listed = run("automations", "list")
+        assert "draft" in listed
+        assert "paused" in listed
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("name: X\ntrigger: {kind: item_created}\nactions: []\n")
+        bad = runner.invoke(app, ["automations", "apply", str(broken)])
+        assert bad.exit_code == 1
+        assert "automation 1: actions" in bad.output
+        assert "pulse: deleted" in run("automations", "delete", "pulse")
