@@ -7,7 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from prefect import flow
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
 from prefect.runtime import flow_run
 
 from flows.classify import classify_signals
@@ -130,4 +134,9 @@ def dispatch_automations(grace_seconds: int | None = None, limit: int = 100) -> 
             except Exception:
                 how = "here, failed"
         started.append(f"{pending.workspace}/{pending.automation} run {pending.run_id}: {how}")
+    create_markdown_artifact(
+        key="dispatch-automations",
+        markdown="\n".join(f"- {line}" for line in started) or "Nothing waiting to start.",
+        description=f"{len(started)} requested run(s) started",
+    )
     return started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 
 from model.db import session_scope
@@ -16,6 +17,7 @@ class DrainSummary(BaseModel):
     tickets: int
     failed: int
     retrying: int
+    automations: int = 0
 
 
 @task(name="drain-webhook-deliveries", retries=2, retry_delay_seconds=[10, 60])
@@ -25,9 +27,16 @@ def drain_deliveries(workspace: str | None, limit: int) -> DrainSummary:
         workspace_id = workspaces.get_workspace(session, workspace).id if workspace else None
         report = webhooks.drain(session, limit=limit, workspace_id=workspace_id)
     run_logger(__name__).info(
-        "webhooks.drained processed=%d signals=%d failed=%d",
+        "webhooks.drained processed=%d signals=%d failed=%d automations=%d",
         report.processed,
         report.signals,
         report.failed,
+        report.automations,
     )
-    return DrainSummary(**report.__dict__)
+    summary = DrainSummary(**report.__dict__)
+    create_table_artifact(
+        key=f"process-webhooks-{workspace or 'all'}".lower()[:100],
+        table=[summary.model_dump()],
+        description="Webhook deliveries processed: signals, tickets moved, automation runs requested",
+    )
+    return summary

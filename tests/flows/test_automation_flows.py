@@ -127,6 +127,7 @@ def test_a_threshold_crossing_reaches_linear_through_the_dispatcher(env: Any) ->
         step = repository.steps_of_journey(session, repository.journeys(session, ws.id)[0].id)[0]
         factories.placed(session, ws, step, "opportunity", "Skip the key step", impact=5, effort=1)
     [started] = dispatch_automations(grace_seconds=0)
+    assert started in str(artifact("dispatch-automations").data)
     assert started.endswith(": here")
     linear = httpx.get(f"{sandbox.url}/_sandbox/trackers").json()["linear"]["issues"]
     assert [issue["title"] for issue in linear] == ["Skip the key step"]
