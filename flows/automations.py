@@ -80,8 +80,13 @@ def run_automation(workspace: str, automation: str, run_id: str | None = None) -
     """Run one automation: a requested run (``run_id``, from its trigger's event or a person),
     or, without one, the run its schedule is due. Ends with a report artifact; a failed action
     fails the run with the cause."""
+    scheduled = flow_run.get_scheduled_start_time() if not run_id else None
     plan = start_automation_run(
-        workspace, automation, int(run_id) if run_id else None, flow_run.get_id()
+        workspace,
+        automation,
+        int(run_id) if run_id else None,
+        flow_run.get_id(),
+        scheduled_for=scheduled,
     )
     if plan.skip:
         return finish_automation_run(plan, None)

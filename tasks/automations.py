@@ -7,7 +7,7 @@ skips what is done.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import task
@@ -60,13 +60,19 @@ def only_transient(_task: Any, _run: Any, state: Any) -> bool:
 
 @task(name="start-automation-run")
 def start_automation_run(
-    workspace: str, automation: str, run_id: int | None, flow_run_id: str | None
+    workspace: str,
+    automation: str,
+    run_id: int | None,
+    flow_run_id: str | None,
+    scheduled_for: datetime | None = None,
 ) -> RunPlan:
-    """Claim the requested run (a scheduled run requests its own); a run another flow run has
-    claimed is skipped, so an automation runs once per cause."""
+    """Claim the requested run (a scheduled run requests its own, once per scheduled time); a
+    run another flow run has claimed is skipped, so an automation runs once per cause."""
     with session_scope() as session:
         ws = workspaces.get_workspace(session, workspace)
-        return automation_runs.start(session, ws, automation, run_id, flow_run_id)
+        return automation_runs.start(
+            session, ws, automation, run_id, flow_run_id, scheduled_for=scheduled_for
+        )
 
 
 @task(name="record-action")

@@ -83,6 +83,7 @@ def start(
     run_id: int | None,
     flow_run_id: str | None,
     now: datetime | None = None,
+    scheduled_for: datetime | None = None,
 ) -> RunPlan:
     """Claim a requested run (or, on a schedule, request and claim one) and say what to do."""
     now = now or utcnow()
@@ -90,13 +91,15 @@ def start(
     if run_id is None:
         if automation.status != "active":
             return _plan(None, workspace, automation, skip=f"the automation is {automation.status}")
-        run = automations.request_run(
-            session, automation, "schedule", f"flow-run:{flow_run_id or now.isoformat()}"
+        # Two deployments scheduling the same automation at the same minute run it once.
+        key = (
+            f"schedule:{scheduled_for:%Y-%m-%dT%H:%M}"
+            if scheduled_for is not None
+            else f"flow-run:{flow_run_id or now.isoformat()}"
         )
+        run = automations.request_run(session, automation, "schedule", key)
         if run is None:
-            run = repository.automation_run_by_key(
-                session, automation.id, f"flow-run:{flow_run_id or now.isoformat()}"
-            )
+            run = repository.automation_run_by_key(session, automation.id, key)
             assert run is not None
     else:
         found = session.get(AutomationRun, run_id)

@@ -273,3 +273,32 @@ def test_evidence_on_a_step_fires_once_per_window(env: dict[str, Any]) -> None:
         second = automations.match_evidence(session, env["workspace"], journey.id, now)
     assert [run.context["step_id"] for run in first] == [env["steps"][0]]
     assert second == []
+
+
+def test_a_schedule_runs_once_per_scheduled_minute_whatever_deploys_it(env: dict[str, Any]) -> None:
+    from model.services import automation_runs
+
+    save_active(
+        spec(
+            name="Pulse",
+            trigger={"kind": "schedule", "every": "weekly", "weekdays": ["mon"]},
+            filters={"journeys": [env["journey"]]},
+            actions=[{"type": "classify"}],
+        )
+    )
+    due = utcnow().replace(second=0, microsecond=0)
+    with session_scope() as session:
+        ws = repository.workspace_by_slug(session, "acme")
+        assert ws is not None
+        first = automation_runs.start(session, ws, "pulse", None, "flow-run-a", scheduled_for=due)
+        second = automation_runs.start(
+            session, ws, "pulse", None, "flow-run-b", scheduled_for=due + timedelta(seconds=20)
+        )
+        later = automation_runs.start(
+            session, ws, "pulse", None, "flow-run-c", scheduled_for=due + timedelta(days=7)
+        )
+    assert first.skip is None
+    assert second.skip is not None
+    assert "is running" in second.skip
+    assert later.skip is None
+    assert later.run_id != first.run_id
