@@ -1306,7 +1306,11 @@ def automations_dispatch(
 
 @prefect_app.command("setup")
 @friendly_errors
-def prefect_setup() -> None:
+def prefect_setup(
+    deploy_automations: bool = typer.Option(
+        False, "--deploy-automations", help="Then bring every automation's deployment in step."
+    ),
+) -> None:
     """Create the process work pool and each provider's global concurrency and rate limits
     on the Prefect server of PREFECT_API_URL."""
     from deployments import automations as prefect_side
@@ -1316,6 +1320,10 @@ def prefect_setup() -> None:
             console.print(line)
     except prefect_side.PrefectUnavailable as error:
         raise InvalidInput(str(error)) from None
+    if deploy_automations:
+        with database() as (session, _):
+            for note in prefect_side.sync_all(session):
+                console.print(note)
 
 
 if __name__ == "__main__":

@@ -123,12 +123,14 @@ def run(workspace: str, prefect_port: int, api_port: int, host: str = "127.0.0.1
             "the Prefect server",
             stack,
         )
-        for step in (["prefect", "setup"], ["automations", "deploy"]):
-            done = subprocess.run(
-                [sys.executable, "-m", "cli.main", *step], env=env, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"journeyops {' '.join(step)} failed: {done.stderr.strip()}")
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "prefect", "setup", "--deploy-automations"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"journeyops prefect setup failed: {done.stderr.strip()}")
         stack.start(
             "flows",
             [sys.executable, "-m", "deployments.serve", "--workspace", workspace],

@@ -29,7 +29,7 @@ from model.services import journey_files, signal_files, workspaces
 from model.tables import Item, Signal, Stage, Step
 from tests.conftest import create_throwaway_database, drop_throwaway_database
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4
 
 # The document is read once at import; the fixtures point the app at the module's database.
 APP = create_app()

@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from typer.testing import CliRunner
 
+from cli.main import app
 from connectors.sandbox import chat
 from connectors.sandbox.server import free_port
 from connectors.webhooks import sign_stripe
@@ -133,6 +136,8 @@ def test_serve_runs_automations_on_a_real_prefect_server(
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "JOURNEYOPS_WEBHOOKS__STRIPE_SECRET": STRIPE_SECRET,
         "JOURNEYOPS_AUTOMATIONS__CONCURRENCY_LIMITS": "true",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "-w", "acme",
@@ -177,7 +182,7 @@ def test_serve_runs_automations_on_a_real_prefect_server(
         deadline = time.monotonic() + 120
         done: dict[str, Any] = {}
         while time.monotonic() < deadline and set(done) != set(AUTOMATIONS):
-            time.sleep(2)
+            time.sleep(1)
             done = completed_runs(prefect_port)
         assert set(done) == set(AUTOMATIONS), (done, (tmp_path / "logs" / "worker.log").read_text())
         texts = sorted(
@@ -192,10 +197,10 @@ def test_serve_runs_automations_on_a_real_prefect_server(
         assert "succeeded" in artifacts[0]["data"]
 
         # Pausing and deleting keep the Prefect side in step.
-        cli_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api"}
-        for command in (["pause", "quick-wins"], ["delete", "on-failed-payment"]):
-            subprocess.run([sys.executable, "-m", "cli.main", "automations", *command, "-w", "acme"],
-                           env=cli_env, check=True, capture_output=True)  # fmt: skip
+        with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{prefect_port}/api"}):
+            for command in (["pause", "quick-wins"], ["delete", "on-failed-payment"]):
+                result = CliRunner().invoke(app, ["automations", *command, "-w", "acme"])
+                assert result.exit_code == 0, result.output
         paused = prefect_get(prefect_port, "deployments/name/run-automation/acme-quick-wins")
         assert paused["paused"] is True
         triggers = prefect_get(
