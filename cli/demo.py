@@ -191,7 +191,8 @@ def run_operating_loop(url: str) -> None:
             spec = automations.parse_spec(data)
             automation, _ = automations.save(session, workspace, spec, "demo")
             if automation.actions[-1]["type"] == "message":
-                automations.set_webhook_url(session, automation, 3, chat.slack_url(url), "demo")
+                last = len(automation.actions)
+                automations.set_webhook_url(session, automation, last, chat.slack_url(url), "demo")
             if automation.status != "active":
                 automations.activate(session, automation, "demo")
         loop = automations.get_automation(session, workspace.id, "operating-loop")

@@ -1084,6 +1084,11 @@ def _sync_prefect(session: Session, automation: Automation, workspace: Workspace
     session.flush()
 
 
+def _automation(session: Session, workspace: str | None, slug: str) -> tuple[Workspace, Automation]:
+    ws = _workspace(session, workspace)
+    return ws, automations.get_automation(session, ws.id, slug)
+
+
 def _print_problems(automation: Automation, problems: list[str]) -> None:
     if problems:
         err_console.print(f"{automation.slug}: to complete before activation:")
@@ -1172,8 +1177,7 @@ def automations_show(slug: str, workspace: str | None = WorkspaceOption) -> None
     import yaml
 
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        _, automation = _automation(session, workspace, slug)
         console.print(yaml.safe_dump(automations.public_spec(automation), sort_keys=False), end="")
         console.print(f"status: {automation.status}")
         if automation.prefect_note:
@@ -1193,8 +1197,7 @@ def automations_set_url(
     input (it is a secret: stored encrypted, never shown)."""
     url = sys.stdin.readline().strip()
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        _, automation = _automation(session, workspace, slug)
         automations.set_webhook_url(session, automation, action, url, get_settings().actor)
         err_console.print(
             f"{slug}: action {action} posts to {automation.actions[action - 1]['webhook_url_hint']}"
@@ -1206,8 +1209,7 @@ def automations_set_url(
 def automations_activate(slug: str, workspace: str | None = WorkspaceOption) -> None:
     """Check the automation and make it run on its trigger (its Prefect deployment too)."""
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        ws, automation = _automation(session, workspace, slug)
         automations.activate(session, automation, get_settings().actor)
         _sync_prefect(session, automation, ws)
         console.print(f"{slug}: active; {automation.prefect_note}")
@@ -1218,8 +1220,7 @@ def automations_activate(slug: str, workspace: str | None = WorkspaceOption) -> 
 def automations_pause(slug: str, workspace: str | None = WorkspaceOption) -> None:
     """Stop the automation's triggers and schedule until it is activated again."""
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        ws, automation = _automation(session, workspace, slug)
         automations.pause(session, automation, get_settings().actor)
         _sync_prefect(session, automation, ws)
         console.print(f"{slug}: paused; {automation.prefect_note}")
@@ -1232,11 +1233,7 @@ def automations_delete(slug: str, workspace: str | None = WorkspaceOption) -> No
     from deployments import automations as prefect_side
 
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
-        if automation.deployment_id:
-            prefect_side.remove(automation.deployment_id)
-        automations.delete(session, automation)
+        prefect_side.delete(session, _automation(session, workspace, slug)[1])
         console.print(f"{slug}: deleted")
 
 
@@ -1248,14 +1245,11 @@ def automations_run(slug: str, workspace: str | None = WorkspaceOption) -> None:
     from flows.automations import run_automation
 
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        ws, automation = _automation(session, workspace, slug)
         run = automations.request_manual_run(session, automation, get_settings().actor)
         run_id, deployed = run.id, bool(automation.deployment_id)
     if deployed and automations.prefect_configured():
-        with database() as (session, _):
-            automation = automations.get_automation(session, ws.id, slug)
-            name = prefect_side.run_now(automation, ws.slug, run_id)
+        name = prefect_side.run_now(ws.slug, slug, run_id)
         console.print(f"run {run_id} started as flow run {name}; watch it in the Prefect UI")
         return
     console.print(f"running {slug} here (run {run_id})...")
@@ -1274,8 +1268,7 @@ def automations_runs(
     from cli.render import automation_runs_table
 
     with database() as (session, _):
-        ws = _workspace(session, workspace)
-        automation = automations.get_automation(session, ws.id, slug)
+        _, automation = _automation(session, workspace, slug)
         console.print(
             automation_runs_table(repository.automation_runs(session, automation.id, limit))
         )
@@ -1315,11 +1308,8 @@ def prefect_setup(
     on the Prefect server of PREFECT_API_URL."""
     from deployments import automations as prefect_side
 
-    try:
-        for line in prefect_side.setup():
-            console.print(line)
-    except prefect_side.PrefectUnavailable as error:
-        raise InvalidInput(str(error)) from None
+    for line in prefect_side.setup():
+        console.print(line)
     if deploy_automations:
         with database() as (session, _):
             for note in prefect_side.sync_all(session):

@@ -14,6 +14,9 @@ import contextlib
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.orm import Session
+
+from model.errors import Conflict
 from model.services import automations
 from model.settings import get_settings
 from model.tables import Automation
@@ -21,15 +24,19 @@ from model.tables import Automation
 EVENT_PARAMETERS = {"run_id": "{{ event.payload.run_id }}"}
 
 
-class PrefectUnavailable(Exception):
-    """No Prefect server is configured (PREFECT_API_URL), or it did not answer."""
+class PrefectUnavailable(Conflict):
+    """No Prefect server is configured (PREFECT_API_URL) for something that needs one."""
 
 
-def _client() -> Any:
+def _require_server() -> None:
     if not automations.prefect_configured():
         raise PrefectUnavailable(
             "no Prefect server is configured: set PREFECT_API_URL (journeyops serve does)"
         )
+
+
+def _client() -> Any:
+    _require_server()
     from prefect.client.orchestration import get_client
 
     return get_client(sync_client=True)
@@ -123,10 +130,7 @@ def sync(automation: Automation, workspace_slug: str) -> str:
             remove(automation.deployment_id)
             automation.deployment_id = None
         return f"not deployed: the automation is {automation.status}"
-    if not automations.prefect_configured():
-        raise PrefectUnavailable(
-            "no Prefect server is configured: set PREFECT_API_URL (journeyops serve does)"
-        )
+    _require_server()
     deployment = _deployment(automation, workspace_slug)
     deployment_id = deployment.apply(work_pool_name=get_settings().automations.work_pool)
     automation.deployment_id = str(deployment_id)
@@ -143,6 +147,14 @@ def remove(deployment_id: str) -> None:
             client.delete_deployment(UUID(deployment_id))
 
 
+def delete(session: Session, automation: Automation) -> None:
+    """Delete the automation and its deployment (refused while its deployment cannot be
+    reached, so no deployment is left running an automation that is gone)."""
+    if automation.deployment_id:
+        remove(automation.deployment_id)
+    automations.delete(session, automation)
+
+
 def sync_all(session: Any) -> list[str]:
     """Bring every automation's deployment in step (``journeyops serve`` does at start)."""
     from model import repository
@@ -156,15 +168,17 @@ def sync_all(session: Any) -> list[str]:
     return notes
 
 
-def run_now(automation: Automation, workspace_slug: str, run_id: int) -> str:
-    """Start a requested run through the automation's deployment (idempotent on the run)."""
+def run_now(workspace_slug: str, automation_slug: str, run_id: int) -> str:
+    """Start a requested run through the automation's deployment, not as a child of the
+    calling flow run (idempotent on the run: a second start finds the flow run of the first)."""
     from prefect.deployments import run_deployment
 
     flow_run = run_deployment(
-        f"run-automation/{automations.deployment_name(workspace_slug, automation.slug)}",
+        f"run-automation/{automations.deployment_name(workspace_slug, automation_slug)}",
         parameters={"run_id": str(run_id)},
         timeout=0,
         idempotency_key=f"automation-run-{run_id}",
+        as_subflow=False,
     )
     return str(getattr(flow_run, "name", "?"))
 

@@ -1126,17 +1126,22 @@ def step_by_name(session: Session, journey_id: int, name: str) -> Step | None:
     )
 
 
+def _kept_signals_between(journey_id: int, since: datetime, until: datetime) -> list[Any]:
+    """A journey's signals in ``[since, until)`` that were not rejected or ignored."""
+    return [
+        Signal.journey_id == journey_id,
+        Signal.occurred_at >= since,
+        Signal.occurred_at < until,
+        Signal.state.notin_(["rejected", "ignored"]),
+    ]
+
+
 def signals_between(
     session: Session, journey_id: int, since: datetime, until: datetime, limit: int
 ) -> Sequence[Signal]:
     return session.scalars(
         select(Signal)
-        .where(
-            Signal.journey_id == journey_id,
-            Signal.occurred_at >= since,
-            Signal.occurred_at < until,
-            Signal.state.notin_(["rejected", "ignored"]),
-        )
+        .where(*_kept_signals_between(journey_id, since, until))
         .order_by(Signal.occurred_at.desc())
         .limit(limit)
     ).all()
@@ -1147,12 +1152,7 @@ def signal_counts_by_step_between(
 ) -> dict[int | None, int]:
     rows = session.execute(
         select(Signal.step_id, func.count())
-        .where(
-            Signal.journey_id == journey_id,
-            Signal.occurred_at >= since,
-            Signal.occurred_at < until,
-            Signal.state.notin_(["rejected", "ignored"]),
-        )
+        .where(*_kept_signals_between(journey_id, since, until))
         .group_by(Signal.step_id)
     )
     return {step_id: int(count) for step_id, count in rows}

@@ -177,18 +177,6 @@ def request_automation_tickets(run_id: int, index: int) -> list[int]:
         return automation_runs.request_tickets(session, ctx, f"automation:{ctx.automation.slug}")
 
 
-def _writer() -> LLMWriter:
-    classify = get_settings().classify
-    assert classify.llm_model is not None
-    return LLMWriter(
-        model=classify.llm_model,
-        api_base=classify.llm_api_base,
-        api_key=classify.llm_api_key.get_secret_value() if classify.llm_api_key else None,
-        timeout=classify.llm_timeout_seconds,
-        max_attempts=classify.llm_max_attempts,
-    )
-
-
 DRAFT_PROMPT = (
     "You write the message a product team reads in its chat channel about their customer "
     "journey. Use only the facts given; be brief (at most 8 lines), concrete, and say what "
@@ -217,7 +205,7 @@ def send_message(run_id: int, index: int) -> dict[str, Any]:
     result: dict[str, Any] = {"action": "message", "channel": action.channel}
     if action.draft == "llm":
         facts = "\n".join(f"{name}: {value}" for name, value in values.items() if value)
-        writer = _writer()
+        writer = LLMWriter.from_settings(get_settings().classify)
         with provider_slot("llm"):
             text = writer.write(
                 [{"role": "system", "content": DRAFT_PROMPT}, {"role": "user", "content": facts}]
@@ -266,7 +254,7 @@ def propose_journey_updates(run_id: int, index: int) -> dict[str, Any]:
         ctx = automation_runs.context(session, run_id, index)
         prompt, step_ids = automation_runs.journey_prompt(session, ctx)
         limit = ctx.action.max_items
-    writer = _writer()
+    writer = LLMWriter.from_settings(get_settings().classify)
     with provider_slot("llm"):
         proposals = writer.answer(
             [

@@ -48,13 +48,6 @@ def dispatch_run(pending: PendingRun) -> str:
     the flow run the first created); "here" when there is no deployment to start it."""
     if not (pending.deployment_id and automations.prefect_configured()):
         return "here"
-    from prefect.deployments import run_deployment
+    from deployments.automations import run_now
 
-    flow_run = run_deployment(
-        f"run-automation/{automations.deployment_name(pending.workspace, pending.automation)}",
-        parameters={"run_id": str(pending.run_id)},
-        timeout=0,
-        idempotency_key=f"automation-run-{pending.run_id}",
-        as_subflow=False,
-    )
-    return f"flow run {getattr(flow_run, 'name', '?')}"
+    return f"flow run {run_now(pending.workspace, pending.automation, pending.run_id)}"

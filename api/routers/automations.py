@@ -138,23 +138,10 @@ def pause(slug: str, session: SessionDep, caller: Editor) -> AutomationOut:
     summary="Delete an automation, its runs and its Prefect deployment",
 )
 def delete(slug: str, session: SessionDep, caller: Editor) -> Response:
-    automation = automations.get_automation(session, caller.workspace_id, slug)
-    if automation.deployment_id:
-        from deployments.automations import remove
+    from deployments.automations import delete as delete_with_deployment
 
-        remove(automation.deployment_id)
-    automations.delete(session, automation)
+    delete_with_deployment(session, automations.get_automation(session, caller.workspace_id, slug))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def _start(workspace: str, slug: str, run_id: int) -> None:
-    from deployments.automations import run_now
-    from model.db import session_scope
-
-    with session_scope() as session:
-        ws = repository.workspace_by_slug(session, workspace)
-        assert ws is not None
-        run_now(automations.get_automation(session, ws.id, slug), workspace, run_id)
 
 
 @router.post(
@@ -169,8 +156,10 @@ def run_once(
     automation = automations.get_automation(session, caller.workspace_id, slug)
     run = automations.request_manual_run(session, automation, caller.actor)
     if automation.deployment_id and automations.prefect_configured():
+        from deployments.automations import run_now
+
         workspace = session.get_one(Workspace, caller.workspace_id).slug
-        background.add_task(_start, workspace, slug, run.id)
+        background.add_task(run_now, workspace, slug, run.id)
     return run
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from model.classify.offline import StepProfile
+from model.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -212,6 +213,19 @@ class LLMWriter:
     timeout: float = 30.0
     max_attempts: int = 3
     usage: LLMUsage = field(default_factory=LLMUsage)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LLMWriter:
+        """The writer of the model the classify settings configure (which must be set)."""
+        if not settings.llm_model:
+            raise InvalidInput("no LLM is configured: set JOURNEYOPS_CLASSIFY__LLM_MODEL")
+        return cls(
+            model=settings.llm_model,
+            api_base=settings.llm_api_base,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout=settings.llm_timeout_seconds,
+            max_attempts=settings.llm_max_attempts,
+        )
 
     def write(self, messages: list[dict[str, str]]) -> str:
         return self._ask(messages, None, lambda text: text.strip() or None)

@@ -141,7 +141,7 @@ def start(
 def record(session: Session, run_id: int, index: int, result: dict[str, Any]) -> None:
     """Keep one action's result (once: a repeated record of the same action is ignored)."""
     run = session.get_one(AutomationRun, run_id)
-    if any(r.get("index") == index for r in run.results):
+    if result_of(run, index) is not None:
         return
     run.results = [*run.results, {"index": index, **result}]
     session.flush()
@@ -276,8 +276,9 @@ def request_tickets(session: Session, ctx: ActionContext, actor: str) -> list[in
 # Messages -----------------------------------------------------------------------------------
 
 
-def message_values(session: Session, ctx: ActionContext) -> dict[str, str]:
-    """What a message template's placeholders stand for in this run."""
+def message_values(session: Session, ctx: ActionContext, with_pulse: bool) -> dict[str, str]:
+    """What a message template's placeholders stand for in this run (the pulse, which takes
+    queries, only when asked for)."""
     run = ctx.run
     since = run.covers_from or utcnow() - DEFAULT_PERIOD
     until = utcnow()  # up to the message: what earlier actions of this run added counts
@@ -301,7 +302,7 @@ def message_values(session: Session, ctx: ActionContext) -> dict[str, str]:
     if run.context.get("step_id"):
         step = repository.step_by_id(session, ctx.workspace.id, int(run.context["step_id"]))
         values["step"] = step.name if step else ""
-    if ctx.journey is not None:
+    if with_pulse and ctx.journey is not None:
         values["pulse"] = journey_pulse(session, ctx.journey, since, until).text()
     return values
 
@@ -309,8 +310,8 @@ def message_values(session: Session, ctx: ActionContext) -> dict[str, str]:
 def message_text(session: Session, ctx: ActionContext) -> tuple[str, dict[str, str]]:
     action = ctx.action
     assert isinstance(action, MessageAction)
-    values = message_values(session, ctx)
     template = action.template or "{automation}: {results}\n{pulse}"
+    values = message_values(session, ctx, "{pulse}" in template or action.draft == "llm")
     return render(template, values).strip(), values
 
 

@@ -47,7 +47,14 @@ from model.errors import Conflict, InvalidInput, NotFound
 from model.services import webhook_secrets
 from model.settings import Settings, get_settings
 from model.slugs import slugify
-from model.tables import Automation, AutomationRun, ChangeEvent, WebhookDelivery, Workspace
+from model.tables import (
+    Automation,
+    AutomationRun,
+    ChangeEvent,
+    Journey,
+    WebhookDelivery,
+    Workspace,
+)
 
 log = logging.getLogger(__name__)
 
@@ -542,12 +549,11 @@ def match_evidence(
     """Request runs for steps whose evidence within a window reached an automation's
     threshold; each step fires once per window."""
     now = now or utcnow()
-    journey = next(
-        (j for j in repository.journeys(session, workspace_id) if j.id == journey_id), None
-    )
-    if journey is None:
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.workspace_id != workspace_id:
         return []
     requested = []
+    counts_by_window: dict[int, dict[int, int]] = {}
     for automation in repository.active_automations(session, [workspace_id], ["threshold"]):
         trigger = trigger_of(automation)
         assert isinstance(trigger, ThresholdTrigger)
@@ -557,7 +563,11 @@ def match_evidence(
         if filters.journeys and journey.slug not in filters.journeys:
             continue
         window = timedelta(days=trigger.window_days)
-        counts = repository.placed_signal_counts(session, journey_id, now - window)
+        if trigger.window_days not in counts_by_window:
+            counts_by_window[trigger.window_days] = repository.placed_signal_counts(
+                session, journey_id, now - window
+            )
+        counts = counts_by_window[trigger.window_days]
         bucket = int(now.timestamp() // window.total_seconds())
         for step_id, count in sorted(counts.items()):
             if count < (trigger.evidence_at_least or 0):
