@@ -64,9 +64,12 @@ def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
     key = str(engine.url)
     if key not in _sessionmakers:
         maker = sessionmaker(bind=engine, expire_on_commit=False)
-        from model.services import automations  # it imports the repository, which imports us
+        # Both import the tables, which import us.
+        from model import revisions
+        from model.services import automations
 
         automations.watch(maker)
+        revisions.watch(maker)  # last: its bump follows every flush the others make on commit
         _sessionmakers[key] = maker
     return _sessionmakers[key]
 

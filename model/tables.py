@@ -69,6 +69,9 @@ class Workspace(IdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     linear_team_key: Mapped[str | None] = mapped_column(String(50))
     jira_project_key: Mapped[str | None] = mapped_column(String(50))
+    # Counts the committed transactions that changed what the workspace's journey views show
+    # (see ``model.revisions``); a view built at one revision is current while it holds.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Member(IdMixin, TimestampMixin, Base):

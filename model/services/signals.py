@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from connectors.base import Page, SignalRecord
-from model import repository
+from model import repository, revisions
 from model.base import utcnow
 from model.db import dialect_insert
 from model.enums import SignalState
@@ -105,6 +105,7 @@ def upsert_signals(
             index_elements=["workspace_id", "source", "external_id"]
         )
         inserted = _insert_counting(session, statement, Signal, new_rows)
+        revisions.touch(session, workspace_id)
         counts.created += inserted
         counts.unchanged += len(new_rows) - inserted
     session.flush()
