@@ -20,6 +20,8 @@ from model.tables import ApiToken, Member, Workspace
 TOKEN_PREFIX = "jo_"
 # Characters of a token kept in clear so people can tell their tokens apart.
 TOKEN_VISIBLE = 12
+# A token's last use is kept to this precision, so reads don't each write it.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def create_workspace(session: Session, spec: WorkspaceSpec) -> Workspace:
@@ -156,7 +158,8 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        token.last_used_at = now
     return token
 
 

@@ -84,7 +84,14 @@ class TestTokens:
         token = workspaces.authenticate(session, issued.secret)
         assert token is not None
         assert token.member.role == "owner"
-        assert token.last_used_at
+        first_use = token.last_used_at
+        assert first_use
+        # Kept to the minute: a read a second later writes nothing.
+        workspaces.authenticate(session, issued.secret, now=first_use + timedelta(seconds=1))
+        assert token.last_used_at == first_use
+        later = first_use + workspaces.LAST_USED_PRECISION
+        workspaces.authenticate(session, issued.secret, now=later)
+        assert token.last_used_at == later
 
     def test_wrong_secret_does_not_authenticate(self, session: Session) -> None:
         ws = factories.workspace(session)
