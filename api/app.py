@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.routers import (
@@ -26,6 +28,8 @@ from api.routers import (
 )
 from model.errors import Conflict, InvalidInput, JourneyOpsError, NotFound
 from model.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -99,6 +103,19 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @app.exception_handler(Conflict)
     def conflict(_: Request, error: Conflict) -> JSONResponse:
         return _error(status.HTTP_409_CONFLICT, error)
+
+    @app.exception_handler(DataError)
+    def out_of_range(_: Request, error: DataError) -> JSONResponse:
+        # A value the database cannot hold (a number past its integer range, a text past its
+        # column) that validation let through: the request is at fault, not the service.
+        log.info("refused a value the database cannot hold: %s", error.orig)
+        return JSONResponse(
+            {
+                "detail": "a value does not fit the database: a number past its range or a text "
+                "past its length; check the numbers, ids and texts sent"
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(RequestValidationError)
     def validation(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from model.db import session_scope
@@ -24,6 +25,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# Ids are the database's 32-bit integers: a larger number names nothing, and is a 422 that says
+# so rather than an error from the database.
+MAX_ID = 2**31 - 1
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="An id journeyops gave out.")]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, status
 
-from api.deps import Editor, SessionDep, Viewer
+from api.deps import Editor, Id, SessionDep, Viewer
 from api.schemas import ItemOut
 from model.services import items
 from model.tables import Item, Workspace
@@ -43,13 +43,13 @@ def create_item(
 
 
 @router.get("/{item_id}", response_model=ItemOut, summary="Get an item")
-def get_item(item_id: int, session: SessionDep, caller: Viewer) -> Item:
+def get_item(item_id: Id, session: SessionDep, caller: Viewer) -> Item:
     return items.get_item(session, caller.workspace_id, item_id)
 
 
 @router.patch("/{item_id}", response_model=ItemOut, summary="Change an item's fields")
 def update_item(
-    item_id: int,
+    item_id: Id,
     session: SessionDep,
     caller: Editor,
     body: dict[str, Any] = Body(..., examples=[{"status": "validated", "severity": 5}]),
@@ -64,7 +64,7 @@ def update_item(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an item everywhere (a building block's source included)",
 )
-def delete_item(item_id: int, session: SessionDep, caller: Editor) -> None:
+def delete_item(item_id: Id, session: SessionDep, caller: Editor) -> None:
     """The item goes from every step of every journey it is placed on, with its links and
     evidence; its history keeps the deletion."""
     item = items.get_item(session, caller.workspace_id, item_id)

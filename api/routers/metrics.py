@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import Editor, SessionDep, Viewer
+from api.deps import Editor, Id, SessionDep, Viewer
 from api.schemas import Out
 from model import repository
 from model.errors import NotFound
@@ -67,7 +67,7 @@ def _metric_view(session: Session, item_id: int, workspace_id: int) -> MetricSou
     response_model=MetricSourceOut,
     summary="A metric's data source, its state and its time series",
 )
-def get_metric(item_id: int, session: SessionDep, caller: Viewer) -> MetricSourceOut:
+def get_metric(item_id: Id, session: SessionDep, caller: Viewer) -> MetricSourceOut:
     return _metric_view(session, item_id, caller.workspace_id)
 
 
@@ -77,7 +77,7 @@ def get_metric(item_id: int, session: SessionDep, caller: Viewer) -> MetricSourc
     summary="Give a metric item a data source (PostHog or Stripe)",
 )
 def set_metric_source(
-    item_id: int, body: MetricSourceSpec, session: SessionDep, caller: Editor
+    item_id: Id, body: MetricSourceSpec, session: SessionDep, caller: Editor
 ) -> MetricSourceOut:
     item = items.get_item(session, caller.workspace_id, item_id)
     metrics.set_source(session, item, body.model_dump(), caller.actor)
@@ -89,7 +89,7 @@ def set_metric_source(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop syncing a metric (its series stays)",
 )
-def remove_metric_source(item_id: int, session: SessionDep, caller: Editor) -> None:
+def remove_metric_source(item_id: Id, session: SessionDep, caller: Editor) -> None:
     item = items.get_item(session, caller.workspace_id, item_id)
     metrics.remove_source(session, item, caller.actor)
 
@@ -101,7 +101,7 @@ def remove_metric_source(item_id: int, session: SessionDep, caller: Editor) -> N
     responses={404: {"description": "No such item, or it has no data source."}},
 )
 def sync_metric_now(
-    item_id: int, request: Request, session: SessionDep, caller: Editor
+    item_id: Id, request: Request, session: SessionDep, caller: Editor
 ) -> MetricOutcome:
     item = items.get_item(session, caller.workspace_id, item_id)
     if repository.metric_source(session, item.id) is None:

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import Editor, SessionDep, Viewer
+from api.deps import Editor, Id, SessionDep, Viewer
 from api.schemas import Out
 from model import repository
 from model.errors import InvalidInput
@@ -54,7 +54,7 @@ def list_signals(
 
 
 @router.post("/{signal_id}/review", response_model=SignalOut, summary="Review a signal's placement")
-def review(signal_id: int, body: Review, session: SessionDep, caller: Editor) -> Signal:
+def review(signal_id: Id, body: Review, session: SessionDep, caller: Editor) -> Signal:
     """A correction is a confirmed placement: classification learns from it on the next run."""
     if body.action == "accept":
         return classification.accept(session, caller.workspace_id, signal_id)

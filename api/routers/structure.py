@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from api.deps import Editor, SessionDep, Viewer
+from api.deps import MAX_ID, Editor, Id, SessionDep, Viewer
 from api.schemas import Out
 from model import repository
 from model.errors import NotFound
@@ -45,7 +45,7 @@ class NewStep(StepSpec):
 class Move(BaseModel):
     position: int = Field(ge=0, description="The new position, from 0.")
     stage_id: int | None = Field(
-        default=None, description="Steps only: a stage of the same journey."
+        default=None, ge=1, le=MAX_ID, description="Steps only: a stage of the same journey."
     )
 
 
@@ -85,7 +85,7 @@ def add_stage(slug: str, body: NewStage, session: SessionDep, caller: Editor) ->
 
 
 @router.post("/stages/{stage_id}/move", response_model=StageOut, summary="Move a stage")
-def move_stage(stage_id: int, body: Move, session: SessionDep, caller: Editor) -> Stage:
+def move_stage(stage_id: Id, body: Move, session: SessionDep, caller: Editor) -> Stage:
     stage = _stage(session, caller.workspace_id, stage_id)
     journeys.move_stage(session, stage, body.position, caller.actor)
     return stage
@@ -96,7 +96,7 @@ def move_stage(stage_id: int, body: Move, session: SessionDep, caller: Editor) -
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a stage and its steps",
 )
-def delete_stage(stage_id: int, session: SessionDep, caller: Editor) -> None:
+def delete_stage(stage_id: Id, session: SessionDep, caller: Editor) -> None:
     journeys.delete_stage(session, _stage(session, caller.workspace_id, stage_id), caller.actor)
 
 
@@ -106,7 +106,7 @@ def delete_stage(stage_id: int, session: SessionDep, caller: Editor) -> None:
     status_code=status.HTTP_201_CREATED,
     summary="Add a step",
 )
-def add_step(stage_id: int, body: NewStep, session: SessionDep, caller: Editor) -> Step:
+def add_step(stage_id: Id, body: NewStep, session: SessionDep, caller: Editor) -> Step:
     stage = _stage(session, caller.workspace_id, stage_id)
     spec = StepSpec(name=body.name, description=body.description, reached_when=body.reached_when)
     return journeys.add_step(session, stage, spec, caller.actor, position=body.position)
@@ -115,7 +115,7 @@ def add_step(stage_id: int, body: NewStep, session: SessionDep, caller: Editor) 
 @router.post(
     "/steps/{step_id}/move", response_model=StepOut, summary="Move a step within its journey"
 )
-def move_step(step_id: int, body: Move, session: SessionDep, caller: Editor) -> Step:
+def move_step(step_id: Id, body: Move, session: SessionDep, caller: Editor) -> Step:
     step = _step(session, caller.workspace_id, step_id)
     if body.stage_id is not None:
         _stage(session, caller.workspace_id, body.stage_id)
@@ -128,7 +128,7 @@ def move_step(step_id: int, body: Move, session: SessionDep, caller: Editor) -> 
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a step; its items stay",
 )
-def delete_step(step_id: int, session: SessionDep, caller: Editor) -> None:
+def delete_step(step_id: Id, session: SessionDep, caller: Editor) -> None:
     journeys.delete_step(session, _step(session, caller.workspace_id, step_id), caller.actor)
 
 
@@ -137,7 +137,7 @@ def delete_step(step_id: int, session: SessionDep, caller: Editor) -> None:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Place an item on a step",
 )
-def place(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> None:
+def place(step_id: Id, item_id: Id, session: SessionDep, caller: Editor) -> None:
     step = _step(session, caller.workspace_id, step_id)
     items.place_item(
         session, items.get_item(session, caller.workspace_id, item_id), step, caller.actor
@@ -149,7 +149,7 @@ def place(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> No
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an item from a step; the item stays",
 )
-def unplace(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> None:
+def unplace(step_id: Id, item_id: Id, session: SessionDep, caller: Editor) -> None:
     step = _step(session, caller.workspace_id, step_id)
     items.remove_placement(
         session, items.get_item(session, caller.workspace_id, item_id), step, caller.actor
@@ -161,7 +161,7 @@ def unplace(step_id: int, item_id: int, session: SessionDep, caller: Editor) -> 
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an item from every step of a journey; it stays on other journeys",
 )
-def remove_from_journey(slug: str, item_id: int, session: SessionDep, caller: Editor) -> None:
+def remove_from_journey(slug: str, item_id: Id, session: SessionDep, caller: Editor) -> None:
     journey = journeys.get_journey(session, caller.workspace_id, slug)
     item = items.get_item(session, caller.workspace_id, item_id)
     items.remove_from_journey(session, item, journey.id, caller.actor)
@@ -173,7 +173,7 @@ def remove_from_journey(slug: str, item_id: int, session: SessionDep, caller: Ed
     summary="Link two items",
     responses={409: {"description": "A forbidden direction, or not in one journey."}},
 )
-def link(source_id: int, target_id: int, session: SessionDep, caller: Editor) -> None:
+def link(source_id: Id, target_id: Id, session: SessionDep, caller: Editor) -> None:
     items.link_items(
         session, *_pair(session, caller.workspace_id, source_id, target_id), caller.actor
     )
@@ -184,7 +184,7 @@ def link(source_id: int, target_id: int, session: SessionDep, caller: Editor) ->
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Unlink two items",
 )
-def unlink(source_id: int, target_id: int, session: SessionDep, caller: Editor) -> None:
+def unlink(source_id: Id, target_id: Id, session: SessionDep, caller: Editor) -> None:
     items.unlink_items(
         session, *_pair(session, caller.workspace_id, source_id, target_id), caller.actor
     )
@@ -215,7 +215,7 @@ def _history(events: list[ChangeEvent]) -> list[HistoryOut]:
 @router.get(
     "/items/{item_id}/history", response_model=list[HistoryOut], summary="An item's change history"
 )
-def item_history(item_id: int, session: SessionDep, caller: Viewer) -> list[HistoryOut]:
+def item_history(item_id: Id, session: SessionDep, caller: Viewer) -> list[HistoryOut]:
     item = items.get_item(session, caller.workspace_id, item_id)
     return _history(list(repository.item_history(session, item.id)))
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from api.deps import Editor, SessionDep, Viewer
+from api.deps import Editor, Id, SessionDep, Viewer
 from api.schemas import Out
 from model import repository
 from model.services import items, tickets
@@ -51,7 +51,7 @@ class TicketRequest(BaseModel):
     response_model=list[TicketOut],
     summary="An item's tickets in Linear and Jira",
 )
-def item_tickets(item_id: int, session: SessionDep, caller: Viewer) -> list[TicketLink]:
+def item_tickets(item_id: Id, session: SessionDep, caller: Viewer) -> list[TicketLink]:
     item = items.get_item(session, caller.workspace_id, item_id)
     return list(repository.ticket_links_of_item(session, item.id))
 
@@ -64,7 +64,7 @@ def item_tickets(item_id: int, session: SessionDep, caller: Viewer) -> list[Tick
     responses={200: {"description": "It was marked already; the existing link."}},
 )
 def request_ticket(
-    item_id: int, body: TicketRequest, session: SessionDep, caller: Editor, response: Response
+    item_id: Id, body: TicketRequest, session: SessionDep, caller: Editor, response: Response
 ) -> TicketLink:
     """The push-tickets flow creates the ticket; asking twice never makes two. A failed link
     is asked for again."""

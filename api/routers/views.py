@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, Viewer
+from api.deps import IdValue, SessionDep, Viewer
 from api.schemas import ItemOut
 from model.enums import ItemType, Priority
 from model.schemas import TABLE_SORTS, TableQuery, parse
@@ -76,8 +76,8 @@ def table_query(
     impact_max: Annotated[int | None, Query(ge=1, le=5, description="Impact at most.")] = None,
     effort_min: Annotated[int | None, Query(ge=1, le=5, description="Effort at least.")] = None,
     effort_max: Annotated[int | None, Query(ge=1, le=5, description="Effort at most.")] = None,
-    stage_id: Annotated[list[int] | None, Query(description="Stage ids (repeatable).")] = None,
-    step_id: Annotated[list[int] | None, Query(description="Step ids (repeatable).")] = None,
+    stage_id: Annotated[list[IdValue] | None, Query(description="Stage ids (repeatable).")] = None,
+    step_id: Annotated[list[IdValue] | None, Query(description="Step ids (repeatable).")] = None,
     updated_after: Annotated[datetime | None, Query(description="Changed at or after.")] = None,
     updated_before: Annotated[datetime | None, Query(description="Changed before.")] = None,
     placed_after: Annotated[datetime | None, Query(description="Placed at or after.")] = None,

@@ -103,6 +103,21 @@ class TestErrors:
         assert client.get("/items/424242", headers=auth(acme["viewer"])).status_code == 404
         assert client.get("/journeys/nope", headers=auth(acme["viewer"])).status_code == 404
 
+    def test_ids_past_the_databases_range_are_422_naming_the_field(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        huge = 2**31
+        for response in (
+            client.get(f"/items/{huge}", headers=auth(acme["viewer"])),
+            client.get(
+                f"/journeys/trial-to-paid/table?stage_id={huge}", headers=auth(acme["viewer"])
+            ),
+            client.post(f"/stages/{huge}/steps", json={"name": "x"}, headers=auth(acme["editor"])),
+        ):
+            assert response.status_code == 422, response.text
+            assert "less than or equal to 2147483647" in response.json()["detail"]
+        assert client.get(f"/items/{huge - 1}", headers=auth(acme["viewer"])).status_code == 404
+
     def test_oversize_bodies_are_refused(self, client: TestClient, acme: dict[str, str]) -> None:
         big = {"type": "insight", "title": "x", "description": "y" * (MAX_BODY_BYTES + 10)}
         assert client.post("/items", json=big, headers=auth(acme["editor"])).status_code == 413
