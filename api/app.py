@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.rendered import RenderedViews
 from api.routers import (
     automations,
     items,
@@ -90,7 +91,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         summary="A living customer journey: the journey model over HTTP.",
         version="0.1.0",
     )
-    app.state.database_url = database_url or get_settings().resolved_database_url
+    settings = get_settings()
+    app.state.database_url = database_url or settings.resolved_database_url
+    app.state.rendered = RenderedViews(settings.map_cache_mb * 2**20)
 
     @app.exception_handler(InvalidInput)
     def invalid(_: Request, error: InvalidInput) -> JSONResponse:

@@ -7,9 +7,11 @@ Builds a workspace with one journey of 5 stages x 10 steps and 10,000 items of t
 (every item on one step, 500 of them building blocks on a second step too), 20,000 placed
 signals of which 10,000 are evidence on insights, and links between opportunities and
 solutions. Then starts the API in its own process (`journeyops api`) and asks for
-`GET /journeys/{slug}/map` with a viewer's token: warm-up requests first, then the measured
-ones, one at a time. Reports the median, p95 and max wall time of a request as the client sees
-it, and the size of the answer. With --postgres a throwaway database is created on that server
+`GET /journeys/{slug}/map` with a viewer's token, one request at a time, after warm-up
+requests: while nothing changes (the API keeps the rendered map), with If-None-Match (304), and
+each right after a card on the map was renamed from this process, as a flow would (the map is
+built anew). Reports the median, p95 and max wall time of a request as the client sees it,
+and the size of the answer; exits non-zero if a change does not show. With --postgres a throwaway database is created on that server
 and dropped afterwards.
 """
 
@@ -190,33 +192,67 @@ def seed(url: str, seed_value: int = 7) -> tuple[str, str]:
     return "big", token
 
 
-def measure(base: str, slug: str, token: str, warmup: int, requests: int) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {token}"}
-    timings = []
-    size = 0
-    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-        for index in range(warmup + requests):
-            started = time.perf_counter()
-            response = client.get(f"/journeys/{slug}/map")
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            size = len(response.content)
-            if index >= warmup:
-                timings.append(elapsed * 1000)
-        body = client.get(f"/journeys/{slug}/map").json()
-    placed = sum(
-        len(entries)
-        for stage in body["stages"]
-        for step in stage["steps"]
-        for entries in step["items"].values()
-    )
-    timings.sort()
+def _summary(timings: list[float]) -> dict[str, float]:
+    timings = sorted(timings)
     return {
         "median_ms": statistics.median(timings),
-        "p95_ms": timings[int(len(timings) * 0.95) - 1],
+        "p95_ms": timings[max(0, int(len(timings) * 0.95) - 1)],
         "max_ms": timings[-1],
-        "bytes": size,
-        "placements": placed,
+    }
+
+
+def _rename(url: str, item_id: int, index: int) -> None:
+    """Change one card the way a flow or another process would: through the model."""
+    with session_scope(url) as session:
+        session.get_one(Item, item_id).title = f"Renamed {index}"
+
+
+def measure(
+    base: str, url: str, slug: str, token: str, warmup: int, requests: int
+) -> dict[str, Any]:
+    """Time the map three ways: unchanged since the last request (kept rendered), right after
+    a change (built anew), and revalidated with If-None-Match (304)."""
+    path = f"/journeys/{slug}/map"
+    kept: list[float] = []
+    fresh: list[float] = []
+    revalidated: list[float] = []
+
+    def timed(client: httpx.Client, into: list[float], **headers: str) -> httpx.Response:
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        into.append((time.perf_counter() - started) * 1000)
+        if response.status_code not in (200, 304):
+            response.raise_for_status()
+        return response
+
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        client.timeout = 60
+        for _ in range(warmup):
+            client.get(path).raise_for_status()
+        for _ in range(requests):
+            response = timed(client, kept)
+        body, etag = response.json(), response.headers["ETag"]
+        for _ in range(requests):
+            if timed(client, revalidated, **{"If-None-Match": etag}).status_code != 304:
+                raise SystemExit("an unchanged map was not revalidated with 304")
+        first_step = body["stages"][0]["steps"][0]["items"]
+        item_id = next(iter(first_step.values()))[0]["item"]["id"]
+        for index in range(requests):
+            _rename(url, item_id, index)
+            response = timed(client, fresh)
+            if f"Renamed {index}".encode() not in response.content:
+                raise SystemExit("the map did not show a change made before the request")
+    return {
+        "kept": _summary(kept),
+        "fresh": _summary(fresh),
+        "revalidated": _summary(revalidated),
+        "bytes": len(response.content),
+        "placements": sum(
+            len(entries)
+            for stage in body["stages"]
+            for step in stage["steps"]
+            for entries in step["items"].values()
+        ),
         "steps": sum(len(stage["steps"]) for stage in body["stages"]),
     }
 
@@ -234,13 +270,21 @@ def main() -> None:
             f"seeded in {time.perf_counter() - started:.1f} s on {make_url(url).get_backend_name()}"
         )
         with api_process(url) as base:
-            result = measure(base, slug, token, args.warmup, args.requests)
+            result = measure(base, url, slug, token, args.warmup, args.requests)
     print(
         f"map view, {result['steps']} steps, {result['placements']:,} placements "
-        f"({ITEMS:,} items), {result['bytes'] / 1e6:.1f} MB: "
-        f"median {result['median_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, "
-        f"max {result['max_ms']:.1f} ms over {args.requests} requests"
+        f"({ITEMS:,} items), {result['bytes'] / 1e6:.1f} MB, {args.requests} requests each:"
     )
+    for key, label in (
+        ("kept", "unchanged since the last request"),
+        ("fresh", "right after a change"),
+        ("revalidated", "If-None-Match, 304"),
+    ):
+        figures = result[key]
+        print(
+            f"  {label:34} median {figures['median_ms']:6.1f} ms, "
+            f"p95 {figures['p95_ms']:6.1f} ms, max {figures['max_ms']:6.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -266,6 +266,12 @@ class Settings(BaseSettings):
         description="Name recorded in change history for changes made from the CLI.",
     )
     sql_echo: bool = Field(default=False, description="Log every SQL statement.")
+    map_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory each API process gives to rendered journey maps, kept until their "
+        "workspace changes; 0 renders every request.",
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     intercom: IntercomSettings = Field(default_factory=IntercomSettings)

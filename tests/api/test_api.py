@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -145,6 +145,22 @@ class TestIsolation:
         assert mine[0]["slug"] == "trial-to-paid"
 
 
+def queries(client: TestClient, request: Callable[[], Any]) -> int:
+    """SQL statements ``request`` makes (it must succeed)."""
+    statements: list[Any] = []
+
+    def count(*_: Any) -> None:
+        statements.append(1)
+
+    engine = get_engine(client.app.state.database_url)  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert request().status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
 class TestMapView:
     def test_stages_steps_and_items_grouped_by_type(
         self, client: TestClient, acme: dict[str, str]
@@ -209,21 +225,14 @@ class TestMapView:
     def test_queries_do_not_grow_with_the_number_of_items(
         self, client: TestClient, acme: dict[str, str]
     ) -> None:
-        def queries_for_map() -> int:
-            statements: list[Any] = []
+        # The token's first use is recorded once; the requests measured are alike.
+        client.get("/journeys", headers=auth(acme["viewer"]))
 
-            def count(*_: Any) -> None:
-                statements.append(1)
-
-            engine = get_engine(client.app.state.database_url)  # type: ignore[attr-defined]
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                assert (
-                    client.get("/journeys/big/map", headers=auth(acme["viewer"])).status_code == 200
-                )
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
-            return len(statements)
+        def queries_for_map() -> int:  # building the map, not serving it again
+            client.app.state.rendered.clear()  # type: ignore[attr-defined]
+            return queries(
+                client, lambda: client.get("/journeys/big/map", headers=auth(acme["viewer"]))
+            )
 
         def add_items(number: int) -> None:
             with session_scope() as session:
@@ -249,3 +258,41 @@ class TestMapView:
         add_items(60)
         many = queries_for_map()
         assert few == many
+
+    def test_a_map_is_kept_until_anything_it_shows_changes(
+        self, client: TestClient, acme: dict[str, str]
+    ) -> None:
+        def get(etag: str | None = None) -> Any:
+            headers = auth(acme["viewer"]) | ({"If-None-Match": etag} if etag else {})
+            return client.get("/journeys/trial-to-paid/map", headers=headers)
+
+        first = get()
+        etag = first.headers["ETag"]
+        assert first.headers["Cache-Control"] == "private, no-cache"
+        unchanged = get(etag)
+        assert (unchanged.status_code, unchanged.content) == (304, b"")
+        assert get(f'W/"other", {etag}').status_code == 304
+        # Served again without building it: the token, the revision and the journey.
+        assert queries(client, get) < queries(client, lambda: get_fresh(client, acme)) / 2
+        assert get().content == first.content
+
+        # A change from outside the API (a flow, the CLI, another process) shows at once.
+        with session_scope() as session:
+            ws = workspaces.get_workspace(session, "acme")
+            chat = items.get_item_by_key(session, ws.id, "touchpoint-in-app-support-chat")
+            items.update_item(session, chat, {"title": "Talk to a human"}, "flow")
+        changed = get(etag)
+        assert changed.status_code == 200
+        assert changed.headers["ETag"] != etag
+        assert b"Talk to a human" in changed.content
+
+        # Another workspace's changes leave this map's version alone.
+        other = issue("globex", "owner")
+        assert client.post("/journeys", json={"name": "X"}, headers=auth(other)).status_code == 201
+        assert get(changed.headers["ETag"]).status_code == 304
+
+
+def get_fresh(client: TestClient, acme: dict[str, str]) -> Any:
+    """The map built anew: the process's rendered maps forgotten first."""
+    client.app.state.rendered.clear()  # type: ignore[attr-defined]
+    return client.get("/journeys/trial-to-paid/map", headers=auth(acme["viewer"]))
