@@ -3,8 +3,9 @@
     python -m bench.webhook_bench                    # embedded SQLite in a temporary folder
     python -m bench.webhook_bench --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-Starts the API in its own process (`journeyops api`) with a Stripe endpoint secret, then sends
-2,000 signed Stripe events from 50 concurrent clients: 1,800 distinct events and 200
+Starts the API in its own process (`journeyops api`) with a Stripe endpoint secret, sends 100
+distinct warm-up events (not timed: a cold process opens its connections and compiles its
+statements on the first burst), then 2,000 signed Stripe events from 50 concurrent clients: 1,800 distinct events and 200
 redeliveries of events already sent (re-signed with a fresh timestamp, as Stripe does), mixed
 in so some race their original. Checks that every request was answered 200, that the
 database holds each distinct event exactly once, and that the answers say "stored" exactly
@@ -37,16 +38,20 @@ from model.tables import WebhookDelivery
 SECRET = "whsec_bench_" + uuid.uuid4().hex
 
 
-def deliveries(total: int, duplicates: int, seed: int = 3) -> list[bytes]:
-    """``total`` bodies: distinct Stripe events, then redeliveries shuffled in among them."""
+def deliveries(
+    total: int, duplicates: int, warmup: int, seed: int = 3
+) -> tuple[list[bytes], list[bytes]]:
+    """``warmup`` distinct Stripe events to send first; then ``total`` bodies: distinct events,
+    and redeliveries shuffled in among them."""
     rng = random.Random(seed)
     events = sandbox_data.generate(
-        seed=seed, conversations=0, stripe_events=total - duplicates, posthog_events=0
+        seed=seed, conversations=0, stripe_events=warmup + total - duplicates, posthog_events=0
     ).stripe["events"]
     bodies = [json.dumps(event).encode() for event in events]
-    order = bodies + [rng.choice(bodies) for _ in range(duplicates)]
+    first, measured = bodies[:warmup], bodies[warmup:]
+    order = measured + [rng.choice(measured) for _ in range(duplicates)]
     rng.shuffle(order)
-    return order
+    return first, order
 
 
 async def send_all(
@@ -98,18 +103,22 @@ def main() -> None:
     parser.add_argument("--duplicates", type=int, default=200)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="API server processes.")
+    parser.add_argument(
+        "--warmup", type=int, default=100, help="Distinct events sent first, not timed."
+    )
     args = parser.parse_args()
     with fresh_database(args.postgres) as url:
         with session_scope(url) as session:
             workspaces.ensure_workspace(session, "bench", "Bench")
-        bodies = deliveries(args.deliveries, args.duplicates)
-        distinct = {json.loads(body)["id"] for body in bodies}
+        first, bodies = deliveries(args.deliveries, args.duplicates, args.warmup)
+        distinct = {json.loads(body)["id"] for body in first + bodies}
         # Processing is the drain flow's job; the bench measures receiving.
         env = {
             "JOURNEYOPS_WEBHOOKS__STRIPE_SECRET": SECRET,
             "JOURNEYOPS_WEBHOOKS__PROCESS_DEPLOYMENT": "",
         }
         with api_process(url, env, args.workers) as base:
+            _, warm_answers, warm_statuses = asyncio.run(send_all(base, first, args.clients))
             started = time.perf_counter()
             latencies, answers, statuses = asyncio.run(send_all(base, bodies, args.clients))
             elapsed = time.perf_counter() - started
@@ -124,7 +133,9 @@ def main() -> None:
     stored = {delivery_id for delivery_id, _ in rows}
     doubled = [delivery_id for delivery_id, count in rows if count > 1]
     problems = []
-    if statuses != Counter({200: len(bodies)}):
+    statuses += warm_statuses
+    answers += warm_answers
+    if statuses != Counter({200: len(first) + len(bodies)}):
         problems.append(f"answers other than 200: {dict(statuses)}")
     if stored != distinct:
         problems.append(f"lost {len(distinct - stored)}, unexpected {len(stored - distinct)}")
@@ -134,8 +145,9 @@ def main() -> None:
         problems.append(f"'stored' answered {answers['stored']} times for {len(distinct)} events")
     backend = make_url(url).get_backend_name()
     print(
-        f"{backend}: {len(bodies):,} Stripe webhooks ({len(bodies) - len(distinct)} duplicates) "
-        f"from {args.clients} clients in {elapsed:.1f} s ({len(bodies) / elapsed:.0f}/s); "
+        f"{backend}: {len(bodies):,} Stripe webhooks ({args.duplicates} duplicates) "
+        f"from {args.clients} clients in {elapsed:.1f} s ({len(bodies) / elapsed:.0f}/s) "
+        f"after {len(first)} warm-up deliveries; "
         f"stored {len(stored):,} distinct, {answers['duplicate']} answered duplicate; "
         f"latency p50 {statistics.median(latencies):.1f} ms, "
         f"p95 {percentile(latencies, 0.95):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from typing import Literal
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
-from starlette.concurrency import run_in_threadpool
 
+from api.batching import GroupCommit
 from connectors import webhooks as protocol
 from model import repository
 from model.db import session_scope
@@ -82,51 +83,76 @@ async def receive(
     and answer; a flow turns stored deliveries into signals."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    # Verifying, storing and committing block; they run in the thread pool as one call so
-    # the event loop keeps reading other deliveries meanwhile.
-    delivery_id, new = await run_in_threadpool(
-        _store, request.app.state.database_url, provider, workspace, body, headers
-    )
+    # Looked up, verified and committed (so durable) before the provider hears 2xx, with the
+    # deliveries that arrived meanwhile, in one transaction off the event loop.
+    outcome = await _receiver(request.app).submit(_Incoming(provider, workspace, body, headers))
+    if isinstance(outcome, HTTPException):
+        raise outcome
+    delivery_id, new = outcome
     if new and get_settings().webhooks.process_deployment:
         background.add_task(_trigger, workspace, provider, delivery_id)
     return {"status": "stored" if new else "duplicate", "delivery": delivery_id}
 
 
-# Deliveries stored at once. SQLite takes one writer at a time, and a writer that finds it
-# busy sleeps in steps of up to 100 ms; PostgreSQL takes many, but dozens of threads taking
-# turns at the interpreter for a millisecond of work each only add waiting. A burst queues
-# here instead, first come first served.
-_SQLITE_WRITERS = threading.Semaphore(1)
-_POSTGRES_WRITERS = threading.Semaphore(4)
+@dataclass(frozen=True)
+class _Incoming:
+    provider: Provider
+    workspace: str
+    body: bytes
+    headers: dict[str, str]
 
 
-def _writes(database_url: str) -> threading.Semaphore:
-    return _SQLITE_WRITERS if database_url.startswith("sqlite") else _POSTGRES_WRITERS
+_Outcome = tuple[str, bool] | HTTPException
 
 
-def _store(
-    database_url: str, provider: Provider, workspace: str, body: bytes, headers: dict[str, str]
-) -> tuple[str, bool]:
-    with _writes(database_url), session_scope(database_url) as session:
-        target = repository.webhook_target(session, workspace, provider)
-        if target is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {workspace!r}")
-        workspace_id, own_secret = target
-        try:
-            _verify(provider, body, headers, webhook_secrets.signing_key(own_secret, provider))
-        except protocol.SignatureError as error:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
-        try:
-            payload = json.loads(body)
-            if not isinstance(payload, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, "the body must be a JSON object"
-            ) from None
-        delivery_id, event_type = protocol.identity(provider, payload, headers, body)
-        new = webhooks.store_delivery(
-            session, workspace_id, provider, delivery_id, event_type, body
-        )
-    # Committed, so durable, before the provider hears 2xx.
-    return delivery_id, new
+def _check(incoming: _Incoming, target: tuple[int, str | None] | None) -> webhooks.Delivery:
+    """The verified delivery, or the HTTP error to answer (raised)."""
+    provider = incoming.provider
+    if target is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {incoming.workspace!r}")
+    workspace_id, key = target
+    try:
+        _verify(provider, incoming.body, incoming.headers, key)
+    except protocol.SignatureError as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+    try:
+        payload = json.loads(incoming.body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body must be a JSON object") from None
+    delivery_id, event_type = protocol.identity(provider, payload, incoming.headers, incoming.body)
+    return webhooks.Delivery(workspace_id, provider, delivery_id, event_type, incoming.body)
+
+
+def _receive(database_url: str, batch: list[_Incoming]) -> list[_Outcome]:
+    """Verify and store a batch of deliveries in one transaction: each is new, a duplicate
+    (a redelivery, even one in the same batch), or the HTTP error its sender hears."""
+    outcomes: list[_Outcome | webhooks.Delivery] = []
+    with session_scope(database_url) as session:
+        targets: dict[tuple[str, str], tuple[int, str | None] | None] = {}
+        for incoming in batch:
+            place = (incoming.workspace, incoming.provider)
+            if place not in targets:
+                found = repository.webhook_target(session, *place)
+                targets[place] = found and (
+                    found[0],
+                    webhook_secrets.signing_key(found[1], incoming.provider),
+                )
+            try:
+                outcomes.append(_check(incoming, targets[place]))
+            except HTTPException as refused:
+                outcomes.append(refused)
+        deliveries = [o for o in outcomes if isinstance(o, webhooks.Delivery)]
+        new = iter(webhooks.store_deliveries(session, deliveries))
+    return [(o.delivery_id, next(new)) if isinstance(o, webhooks.Delivery) else o for o in outcomes]
+
+
+def _receiver(app: Any) -> GroupCommit[_Incoming, _Outcome]:
+    """The app's one delivery writer: SQLite takes one writer at a time, and on PostgreSQL a
+    few large transactions beat many small ones."""
+    receiver: GroupCommit[_Incoming, _Outcome] | None = getattr(app.state, "receiver", None)
+    if receiver is None:
+        receiver = GroupCommit(partial(_receive, app.state.database_url))
+        app.state.receiver = receiver
+    return receiver

@@ -24,6 +24,57 @@ from model.tables import WebhookDelivery
 MAX_ATTEMPTS = 5
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery, ready to store."""
+
+    workspace_id: int
+    provider: str
+    delivery_id: str
+    event_type: str | None
+    body: bytes
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return self.workspace_id, self.provider, self.delivery_id[:200]
+
+
+def store_deliveries(session: Session, deliveries: list[Delivery]) -> list[bool]:
+    """Store each delivery unless it was stored already, in one statement; returns which are
+    new. Of two copies in the list, the first is new (if either is)."""
+    rows: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for delivery in deliveries:
+        rows.setdefault(
+            delivery.key,
+            {
+                "workspace_id": delivery.workspace_id,
+                "provider": delivery.provider,
+                "delivery_id": delivery.key[2],
+                "event_type": (delivery.event_type or "")[:200] or None,
+                "body": delivery.body.decode("utf-8", errors="replace"),
+                "status": "received",
+                "attempts": 0,
+                "received_at": utcnow(),
+            },
+        )
+    if not rows:
+        return []
+    table = WebhookDelivery.__table__
+    statement = (
+        dialect_insert(session, WebhookDelivery)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing(index_elements=["workspace_id", "provider", "delivery_id"])
+        .returning(table.c.workspace_id, table.c.provider, table.c.delivery_id)
+    )
+    inserted = {tuple(row) for row in session.execute(statement)}
+    answered: set[tuple[int, str, str]] = set()
+    new = []
+    for delivery in deliveries:
+        new.append(delivery.key in inserted and delivery.key not in answered)
+        answered.add(delivery.key)
+    return new
+
+
 def store_delivery(
     session: Session,
     workspace_id: int,
@@ -33,26 +84,10 @@ def store_delivery(
     body: bytes,
 ) -> bool:
     """Store a delivery unless it was stored already; returns whether it is new."""
-    statement = (
-        dialect_insert(session, WebhookDelivery)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "provider", "delivery_id"])
-        .returning(WebhookDelivery.__table__.c.id)
+    [new] = store_deliveries(
+        session, [Delivery(workspace_id, provider, delivery_id, event_type, body)]
     )
-    inserted = session.execute(
-        statement.values(
-            **{
-                "workspace_id": workspace_id,
-                "provider": provider,
-                "delivery_id": delivery_id[:200],
-                "event_type": (event_type or "")[:200] or None,
-                "body": body.decode("utf-8", errors="replace"),
-                "status": "received",
-                "attempts": 0,
-                "received_at": utcnow(),
-            }
-        )
-    ).all()
-    return bool(inserted)
+    return new
 
 
 def _stripe(payload: dict[str, Any]) -> SignalRecord | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 from fastapi.testclient import TestClient
@@ -145,6 +148,38 @@ class TestStoringOnce:
         again = client.post("/webhooks/stripe/acme", content=body, headers=signed("stripe", body))
         assert (first.json()["status"], again.json()["status"]) == ("stored", "duplicate")
         assert deliveries() == 1
+
+    def test_a_concurrent_burst_is_answered_one_by_one_and_stored_once(
+        self, client: TestClient, committed_db: str
+    ) -> None:
+        """Deliveries arriving together are verified and stored together; each still gets its
+        own answer, and a redelivery racing its original is stored once."""
+        events = [{**INVOICE_EVENT, "id": f"evt_{n}"} for n in range(30)]
+        bodies = [body_of(event) for event in events]
+        sends = [("acme", body, signed("stripe", body)) for body in bodies]
+        sends += [("acme", body, signed("stripe", body)) for body in bodies[:10]]  # redelivered
+        sends.append(("acme", bodies[0], signed("stripe", bodies[0], secret="whsec_wrong")))
+        sends.append(("nope", bodies[1], signed("stripe", bodies[1])))
+        sends.append(("acme", b"[1]", signed("stripe", b"[1]")))
+
+        async def burst() -> list[httpx.Response]:
+            transport = httpx.ASGITransport(app=create_app(committed_db))
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+                return await asyncio.gather(
+                    *(
+                        http.post(f"/webhooks/stripe/{ws}", content=body, headers=headers)
+                        for ws, body, headers in sends
+                    )
+                )
+
+        answers = asyncio.run(burst())
+        assert [a.status_code for a in answers[-3:]] == [401, 404, 400]
+        assert all(a.status_code == 200 for a in answers[:-3])
+        stored = Counter(
+            a.json()["delivery"] for a in answers[:-3] if a.json()["status"] == "stored"
+        )
+        assert stored == Counter(event["id"] for event in events)
+        assert deliveries() == 30
 
     def test_unknown_workspace_is_404(self, client: TestClient) -> None:
         body = body_of(INVOICE_EVENT)
