@@ -187,6 +187,16 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def no_prefect_server() -> Iterator[None]:
+    """No Prefect server configured, as on the embedded default, even once the run's test
+    harness has started one."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: ""}):
+        yield
+
+
 @pytest.fixture(scope="session")
 def llm_stub_server() -> Iterator[Any]:
     """An OpenAI-compatible chat endpoint on loopback."""

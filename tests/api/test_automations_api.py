@@ -28,6 +28,7 @@ def client(committed_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestC
         yield test_client
 
 
+@pytest.mark.usefixtures("no_prefect_server")
 def test_declare_check_activate_run_and_read_the_history(client: TestClient) -> None:
     editor, viewer = issue("acme", "editor"), issue("acme", "viewer")
     created = client.put("/automations", json=PULSE, headers=auth(editor))
