@@ -27,14 +27,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# The suite runs in this many processes, a test file to each at a time; 1 runs it in one.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
 test-sqlite: $(STAMP)
-	JOURNEYOPS_TEST_DATABASE=sqlite $(BIN)/pytest
+	JOURNEYOPS_TEST_DATABASE=sqlite $(PYTEST)
 
 # Runs against JOURNEYOPS_TEST_POSTGRES_URL (default: the server on 127.0.0.1:5432) in a
 # throwaway database; skipped with a message when no server answers, unless
 # JOURNEYOPS_TEST_REQUIRE_POSTGRES=1.
 test-postgres: $(STAMP)
-	JOURNEYOPS_TEST_DATABASE=postgresql $(BIN)/pytest
+	JOURNEYOPS_TEST_DATABASE=postgresql $(PYTEST)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
