@@ -17,14 +17,23 @@ class GroupCommit(Generic[Record, Result]):
     the next one, so a burst of requests costs a few transactions instead of one each.
 
     ``write`` takes a batch and returns one result per record, in order, once the batch is
-    committed; it runs in the thread pool, one batch at a time. A caller hears back only
-    after its record is committed. If a batch fails, its records are written one by one, so
+    committed; it runs in the thread pool, one batch at a time. A batch holds at most
+    ``max_batch`` records and, past its first, ``max_weight`` in all as ``weigh`` counts (bytes,
+    say). A caller hears back only after its record is committed. If a batch fails, its records are written one by one, so
     one bad record fails only its own caller. One instance serves one event loop (an app).
     """
 
-    def __init__(self, write: Callable[[list[Record]], list[Result]], max_batch: int = 200):
+    def __init__(
+        self,
+        write: Callable[[list[Record]], list[Result]],
+        max_batch: int = 200,
+        weigh: Callable[[Record], int] = lambda _: 1,
+        max_weight: int | None = None,
+    ):
         self._write = write
         self.max_batch = max_batch
+        self._weigh = weigh
+        self.max_weight = max_weight
         self._pending: list[tuple[Record, asyncio.Future[Result]]] = []
         self._drain_task: asyncio.Task[None] | None = None
 
@@ -39,8 +48,7 @@ class GroupCommit(Generic[Record, Result]):
 
     async def _drain(self) -> None:
         while self._pending:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: len(batch)]
+            batch = self._next_batch()
             try:
                 results = await run_in_threadpool(self._write, [record for record, _ in batch])
             except Exception as error:
@@ -57,6 +65,17 @@ class GroupCommit(Generic[Record, Result]):
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 _settle(future, result)
+
+    def _next_batch(self) -> list[tuple[Record, asyncio.Future[Result]]]:
+        taken, weight = 0, 0
+        for record, _ in self._pending[: self.max_batch]:
+            weight += self._weigh(record)
+            if taken and self.max_weight is not None and weight > self.max_weight:
+                break
+            taken += 1
+        batch = self._pending[:taken]
+        del self._pending[:taken]
+        return batch
 
 
 def _settle(

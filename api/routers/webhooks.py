@@ -94,6 +94,10 @@ async def receive(
     return {"status": "stored" if new else "duplicate", "delivery": delivery_id}
 
 
+# Bodies in one batch's insert, past its first delivery (a body is at most 1 MB).
+BATCH_BYTES = 8_000_000
+
+
 @dataclass(frozen=True)
 class _Incoming:
     provider: Provider
@@ -153,6 +157,10 @@ def _receiver(app: Any) -> GroupCommit[_Incoming, _Outcome]:
     few large transactions beat many small ones."""
     receiver: GroupCommit[_Incoming, _Outcome] | None = getattr(app.state, "receiver", None)
     if receiver is None:
-        receiver = GroupCommit(partial(_receive, app.state.database_url))
+        receiver = GroupCommit(
+            partial(_receive, app.state.database_url),
+            weigh=lambda incoming: len(incoming.body),
+            max_weight=BATCH_BYTES,
+        )
         app.state.receiver = receiver
     return receiver

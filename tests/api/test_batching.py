@@ -50,6 +50,13 @@ def test_batches_are_bounded() -> None:
     assert max(len(batch) for batch in write.batches) == 4
 
 
+def test_batches_are_bounded_by_weight_but_take_at_least_one_record() -> None:
+    write = Recorder()
+    writer: GroupCommit[int, int] = GroupCommit(write, weigh=lambda record: record, max_weight=10)
+    asyncio.run(submit_all(writer, [4, 5, 3, 30, 2]))
+    assert write.batches == [[4, 5], [3], [30], [2]]
+
+
 def test_a_bad_record_fails_its_own_caller_only() -> None:
     write = Recorder()
     results = asyncio.run(submit_all(GroupCommit(write), [1, 2, 13, 4, 5]))
