@@ -50,7 +50,8 @@ def store_deliveries(session: Session, deliveries: list[Delivery]) -> list[bool]
                 "workspace_id": delivery.workspace_id,
                 "provider": delivery.provider,
                 "delivery_id": delivery.key[2],
-                "event_type": (delivery.event_type or "")[:200] or None,
+                # Whatever the provider put there: a malformed type is kept as text, not refused.
+                "event_type": str(delivery.event_type)[:200] if delivery.event_type else None,
                 "body": delivery.body.decode("utf-8", errors="replace"),
                 "status": "received",
                 "attempts": 0,

@@ -181,6 +181,14 @@ class TestStoringOnce:
         assert stored == Counter(event["id"] for event in events)
         assert deliveries() == 30
 
+    def test_a_malformed_event_type_is_stored_as_text(self, client: TestClient) -> None:
+        body = body_of({**INVOICE_EVENT, "type": {"not": "a string"}})
+        answer = client.post("/webhooks/stripe/acme", content=body, headers=signed("stripe", body))
+        assert answer.json()["status"] == "stored"
+        with session_scope() as session:
+            stored = session.scalars(select(WebhookDelivery)).one()
+            assert stored.event_type == "{'not': 'a string'}"
+
     def test_unknown_workspace_is_404(self, client: TestClient) -> None:
         body = body_of(INVOICE_EVENT)
         assert (
