@@ -124,10 +124,11 @@ def _bulk(state: ORMExecuteState) -> None:
 
 
 def _bump(session: Session) -> None:
-    if not session.info.get(_KEY):
+    # Commit flushes only after this event: flush now, so every change is noted.
+    session.flush()
+    changes: _Changes | None = session.info.pop(_KEY, None)
+    if not changes:
         return
-    session.flush()  # a last flush may note more
-    changes: _Changes = session.info.pop(_KEY)
     statement = update(Workspace).values(
         revision=Workspace.revision + 1,
         updated_at=Workspace.updated_at,  # a view changed, not the workspace's own settings

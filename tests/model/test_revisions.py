@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import SignalRecord
 from model import repository, revisions
-from model.db import session_scope
+from model.db import get_engine, session_scope
 from model.schemas import MemberSpec, StepSpec
 from model.services import items, journeys, signals, workspaces
 from model.tables import (
@@ -163,6 +163,16 @@ def test_many_changes_in_one_transaction_bump_once(world: World) -> None:
         session.get_one(Stage, repository.stages_of(session, w.journey)[0].id).name = "First"
 
     assert change(world, many) == (1, 0)
+
+
+def test_changes_left_for_the_commit_to_flush_are_counted(world: World) -> None:
+    """A session whose only listener is the revisions' one: nothing flushes before it."""
+    maker = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    revisions.watch(maker)
+    before = revision_of(world.acme)
+    with maker() as session, session.begin():
+        session.get_one(Signal, world.signal).step_id = world.steps[1]
+    assert revision_of(world.acme) == before + 1
 
 
 def test_a_bulk_statement_that_names_no_workspace_bumps_every_workspace(world: World) -> None:
