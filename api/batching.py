@@ -19,8 +19,9 @@ class GroupCommit(Generic[Record, Result]):
     ``write`` takes a batch and returns one result per record, in order, once the batch is
     committed; it runs in the thread pool, one batch at a time. A batch holds at most
     ``max_batch`` records and, past its first, ``max_weight`` in all as ``weigh`` counts (bytes,
-    say). A caller hears back only after its record is committed. If a batch fails, its records are written one by one, so
-    one bad record fails only its own caller. One instance serves one event loop (an app).
+    say). A caller hears back only after its record is committed. If a batch fails, its
+    records are written one by one, so one bad record fails only its own caller. One instance
+    serves one event loop (an app).
     """
 
     def __init__(

@@ -55,6 +55,43 @@ def workspace_by_slug(session: Session, slug: str) -> Workspace | None:
     return session.scalar(select(Workspace).where(Workspace.slug == slug))
 
 
+def workspace_revision(session: Session, workspace_id: int) -> int:
+    """The workspace's committed revision (see ``model.revisions``)."""
+    return session.execute(
+        select(Workspace.revision).where(Workspace.id == workspace_id)
+    ).scalar_one()
+
+
+def bump_revisions(
+    session: Session,
+    *,
+    workspaces: set[int],
+    journeys: set[int],
+    signals: set[int],
+    steps: set[int],
+    everything: bool = False,
+) -> None:
+    """Bump the revision of the workspaces these rows belong to, or of every workspace."""
+    statement = update(Workspace).values(
+        revision=Workspace.revision + 1,
+        updated_at=Workspace.updated_at,  # a view changed, not the workspace's own settings
+    )
+    if not everything:
+        statement = statement.where(
+            or_(
+                Workspace.id.in_(workspaces),
+                Workspace.id.in_(select(Journey.workspace_id).where(Journey.id.in_(journeys))),
+                Workspace.id.in_(select(Signal.workspace_id).where(Signal.id.in_(signals))),
+                Workspace.id.in_(
+                    select(Journey.workspace_id)
+                    .join(Step, Step.journey_id == Journey.id)
+                    .where(Step.id.in_(steps))
+                ),
+            )
+        )
+    session.execute(statement.execution_options(synchronize_session=False))
+
+
 def workspaces(session: Session) -> Sequence[Workspace]:
     return session.scalars(select(Workspace).order_by(Workspace.name)).all()
 

@@ -8,7 +8,7 @@ revision holds, in every process.
 
 Sessions of ``model.db`` note what they flush: any journey, stage, step, item, placement,
 signal, evidence link or funnel run added, changed or deleted. Just before commit one
-``UPDATE`` bumps the workspaces concerned. Bulk statements that skip the unit of work call
+``UPDATE`` bumps the workspaces concerned; ``repository.workspace_revision`` reads it. Bulk statements that skip the unit of work call
 ``touch``; one that does not is caught on its way through the session and bumps every
 workspace, which costs a re-render and never a stale view.
 """
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.orm.base import NO_VALUE
 
+from model import repository
 from model.tables import (
     FunnelRun,
     FunnelStep,
@@ -31,7 +32,6 @@ from model.tables import (
     SignalEvidence,
     Stage,
     Step,
-    Workspace,
 )
 
 # What a journey view reads, and how to find the workspace of a changed row of it.
@@ -71,13 +71,6 @@ def touch(session: Session, workspace_id: int) -> None:
     """Note that this transaction changed what ``workspace_id``'s views show (for bulk
     statements that skip the unit of work)."""
     _changes(session).workspaces.add(workspace_id)
-
-
-def current(session: Session, workspace_id: int) -> int:
-    """The workspace's committed revision (read it before the data a view is built from)."""
-    return session.execute(
-        select(Workspace.revision).where(Workspace.id == workspace_id)
-    ).scalar_one()
 
 
 def _loaded(obj: Any, name: str) -> Any:
@@ -129,26 +122,14 @@ def _bump(session: Session) -> None:
     changes: _Changes | None = session.info.pop(_KEY, None)
     if not changes:
         return
-    statement = update(Workspace).values(
-        revision=Workspace.revision + 1,
-        updated_at=Workspace.updated_at,  # a view changed, not the workspace's own settings
+    repository.bump_revisions(
+        session,
+        workspaces=changes.workspaces,
+        journeys=changes.journeys,
+        signals=changes.signals,
+        steps=changes.steps,
+        everything=changes.everything,
     )
-    if not changes.everything:
-        statement = statement.where(
-            or_(
-                Workspace.id.in_(changes.workspaces),
-                Workspace.id.in_(
-                    select(Journey.workspace_id).where(Journey.id.in_(changes.journeys))
-                ),
-                Workspace.id.in_(select(Signal.workspace_id).where(Signal.id.in_(changes.signals))),
-                Workspace.id.in_(
-                    select(Journey.workspace_id)
-                    .join(Step, Step.journey_id == Journey.id)
-                    .where(Step.id.in_(changes.steps))
-                ),
-            )
-        )
-    session.execute(statement.execution_options(synchronize_session=False))
 
 
 def _forget(session: Session, *_: Any) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from api.deps import Editor, SessionDep, Viewer
 from api.rendered import RenderedViews
 from api.schemas import JourneyMap, JourneyOut
-from model import repository, revisions
+from model import repository
 from model.schemas import JourneySpec, parse
 from model.services import journeys, views
 from model.tables import Journey, Workspace
@@ -72,7 +72,7 @@ def journey_map(
     back in If-None-Match to get 304 while the map is current."""
     # The revision first: whatever is read after it is at least as new, so a map is never
     # kept under a revision newer than its contents.
-    revision = revisions.current(session, caller.workspace_id)
+    revision = repository.workspace_revision(session, caller.workspace_id)
     journey = journeys.get_journey(session, caller.workspace_id, slug)
     etag = f'"map-{journey.id}-{revision}-{_RELEASE}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}

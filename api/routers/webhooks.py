@@ -139,10 +139,8 @@ def _receive(database_url: str, batch: list[_Incoming]) -> list[_Outcome]:
             place = (incoming.workspace, incoming.provider)
             if place not in targets:
                 found = repository.webhook_target(session, *place)
-                targets[place] = found and (
-                    found[0],
-                    webhook_secrets.signing_key(found[1], incoming.provider),
-                )
+                key = webhook_secrets.signing_key(found[1], incoming.provider) if found else None
+                targets[place] = (found[0], key) if found else None
             try:
                 outcomes.append(_check(incoming, targets[place]))
             except HTTPException as refused:

@@ -76,21 +76,6 @@ def store_deliveries(session: Session, deliveries: list[Delivery]) -> list[bool]
     return new
 
 
-def store_delivery(
-    session: Session,
-    workspace_id: int,
-    provider: str,
-    delivery_id: str,
-    event_type: str | None,
-    body: bytes,
-) -> bool:
-    """Store a delivery unless it was stored already; returns whether it is new."""
-    [new] = store_deliveries(
-        session, [Delivery(workspace_id, provider, delivery_id, event_type, body)]
-    )
-    return new
-
-
 def _stripe(payload: dict[str, Any]) -> SignalRecord | None:
     return stripe.event_signal(payload)
 

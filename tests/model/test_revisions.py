@@ -59,7 +59,7 @@ def world(committed_db: str) -> World:
 
 def revision_of(workspace_id: int) -> int:
     with session_scope() as session:
-        return revisions.current(session, workspace_id)
+        return repository.workspace_revision(session, workspace_id)
 
 
 def change(world: World, apply: Callable[[Session, World], object]) -> tuple[int, int]:

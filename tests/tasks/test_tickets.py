@@ -303,16 +303,19 @@ class TestSyncBack:
             "fields": {"status": {"name": "Done", "statusCategory": {"key": "done"}}},
         }
         with session_scope() as session:
-            for number, body in enumerate((issue, done, done)):
-                payload = {"webhookEvent": "jira:issue_updated", "issue": body}
-                webhooks.store_delivery(
-                    session,
-                    ids["workspace"],
-                    "jira",
-                    f"d{number}",
-                    "jira:issue_updated",
-                    json.dumps(payload).encode(),
-                )
+            webhooks.store_deliveries(
+                session,
+                [
+                    webhooks.Delivery(
+                        ids["workspace"],
+                        "jira",
+                        f"d{number}",
+                        "jira:issue_updated",
+                        json.dumps({"webhookEvent": "jira:issue_updated", "issue": body}).encode(),
+                    )
+                    for number, body in enumerate((issue, done, done))
+                ],
+            )
         with session_scope() as session:
             report = webhooks.drain(session)
         assert (report.processed, report.tickets) == (3, 1)
