@@ -45,6 +45,7 @@ from model.tables import (
     SourceCursor,
     Stage,
     Step,
+    TextEmbedding,
     TicketLink,
     WebhookSecret,
     Workspace,
@@ -726,6 +727,31 @@ def store_llm_answers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Cache LLM answers; an answer another run cached first is kept."""
     insert = dialect_insert(session, LLMCacheEntry)
     session.execute(insert.on_conflict_do_nothing(index_elements=["key"]), rows)
+
+
+EMBEDDING_LOOKUP_CHUNK = 500
+
+
+def stored_embeddings(session: Session, model: str, keys: Sequence[str]) -> dict[str, bytes]:
+    """Stored embeddings of texts (by the SHA-256 of each text) under ``model``."""
+    found: dict[str, bytes] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), EMBEDDING_LOOKUP_CHUNK):
+        chunk = unique[start : start + EMBEDDING_LOOKUP_CHUNK]
+        rows = session.execute(
+            select(TextEmbedding.key, TextEmbedding.vector).where(
+                TextEmbedding.model == model, TextEmbedding.key.in_(chunk)
+            )
+        )
+        found.update({key: bytes(vector) for key, vector in rows})
+    return found
+
+
+def store_embeddings(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Keep embeddings; one another run stored first is kept."""
+    if rows:
+        insert = dialect_insert(session, TextEmbedding)
+        session.execute(insert.on_conflict_do_nothing(index_elements=["model", "key"]), rows)
 
 
 def unattached_signals(session: Session, journey_id: int) -> Sequence[Signal]:

@@ -88,6 +88,11 @@ class ClassifySettings(BaseModel):
         description="Offline placements at least this sure are accepted without review.",
     )
     batch_size: int = Field(default=5000, ge=1, description="Signals placed per batch.")
+    embedding_model: str = Field(
+        default="auto",
+        description="Sentence embeddings for the offline classifier: 'auto' (the packaged "
+        "all-MiniLM-L6-v2 when installed), 'none', or a sentence-transformers model directory.",
+    )
     llm_model: str | None = Field(
         default=None,
         description="litellm model name (e.g. openai/gpt-4o-mini); unset places offline only.",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -574,6 +575,17 @@ class LLMCacheEntry(Base):
     step_id: Mapped[int | None] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float)
     model: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextEmbedding(Base):
+    """A text's sentence embedding under one model, so no text is encoded twice."""
+
+    __tablename__ = "text_embeddings"
+
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the text
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

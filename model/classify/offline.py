@@ -1,19 +1,25 @@
 """The offline classifier: TF-IDF features, no network, learning from confirmed placements.
 
 With no confirmed placements it works zero-shot: a signal goes to the step whose name,
-description and stage read most like it (word and character n-grams), refined by one round of
-self-training on the signals being placed. With confirmed placements it is a logistic
-regression over them, with each step's name and description as extra examples so that steps
-nobody confirmed yet can still be chosen.
+description and stage read most like it (word and character n-grams, and the meaning of the
+sentence when an embedding model is at hand), refined by one round of self-training on the
+signals being placed. With confirmed placements it is a logistic regression over them, with
+each step's name and description as extra examples so that steps nobody confirmed yet can
+still be chosen.
+
+N-grams see the words a customer uses; a sentence embedding (``model.classify.embeddings``)
+sees what they mean, so "my card has not come yet" and "still waiting on the delivery" land
+together. The two are joined into one feature space, the embedding weighted to carry about as
+much as the n-grams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
@@ -22,6 +28,11 @@ from sklearn.pipeline import FeatureUnion
 MIN_EXAMPLES = 20
 MIN_STEPS_COVERED = 2
 ZERO_SHOT_SHARPNESS = 25.0
+# How much the sentence embedding counts beside the n-grams (both rows have unit length).
+EMBEDDING_WEIGHT = 2.0
+
+# Texts in, one unit-length row per text out.
+Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -61,18 +72,28 @@ def _features() -> FeatureUnion:
 class OfflineClassifier:
     """Places texts on steps; ``fit`` with confirmed placements, or use it zero-shot."""
 
-    def __init__(self, steps: Sequence[StepProfile], *, regularization: float = 20.0) -> None:
+    def __init__(
+        self,
+        steps: Sequence[StepProfile],
+        *,
+        regularization: float = 20.0,
+        embed: Embed | None = None,
+        embedding_name: str = "embeddings",
+    ) -> None:
         if not steps:
             raise ValueError("a journey needs at least one step to place signals on")
         self.steps = list(steps)
         self.step_ids = np.array([step.id for step in self.steps])
         self.regularization = regularization
+        self.embed = embed
+        self.embedding_name = embedding_name
         self.examples: list[str] = []
         self.labels: list[int] = []
 
     @property
     def name(self) -> str:
-        return "offline:supervised" if self.supervised else "offline:zero-shot"
+        name = "offline:supervised" if self.supervised else "offline:zero-shot"
+        return f"{name}+{self.embedding_name}" if self.embed is not None else name
 
     @property
     def supervised(self) -> bool:
@@ -92,25 +113,33 @@ class OfflineClassifier:
             return []
         documents = [step.document() for step in self.steps]
         features = _features().fit(documents + self.examples + list(texts))
-        step_matrix = features.transform(documents)
-        text_matrix = features.transform(list(texts))
+        step_ngrams, text_ngrams = features.transform(documents), features.transform(list(texts))
+        step_vectors, text_vectors = self._embedded(documents), self._embedded(texts)
+        step_matrix = _joined(step_ngrams, step_vectors)
+        text_matrix = _joined(text_ngrams, text_vectors)
         if self.supervised:
-            probabilities = self._supervised(features, step_matrix, text_matrix)
+            examples = features.transform(self.examples)
+            example_matrix = _joined(examples, self._embedded(self.examples))
+            probabilities = self._supervised(example_matrix, step_matrix, text_matrix)
         else:
-            probabilities = self._zero_shot(step_matrix, text_matrix)
+            similarity = (text_ngrams @ step_ngrams.T).toarray()
+            if text_vectors is not None and step_vectors is not None:
+                similarity += text_vectors @ step_vectors.T
+            probabilities = self._zero_shot(similarity, step_matrix, text_matrix)
         return [self._prediction(row, top_k) for row in probabilities]
 
-    def _supervised(
-        self, features: FeatureUnion, steps: csr_matrix, texts: csr_matrix
-    ) -> np.ndarray:
-        examples = features.transform(self.examples)
+    def _embedded(self, texts: Sequence[str]) -> np.ndarray | None:
+        return self.embed(texts) if self.embed is not None and len(texts) else None
+
+    def _supervised(self, examples: csr_matrix, steps: csr_matrix, texts: csr_matrix) -> np.ndarray:
         matrix = vstack([examples, steps, steps])
         labels = np.concatenate([np.array(self.labels), self.step_ids, self.step_ids])
         model = LogisticRegression(C=self.regularization, max_iter=3000).fit(matrix, labels)
         return self._aligned(model, model.predict_proba(texts))
 
-    def _zero_shot(self, steps: csr_matrix, texts: csr_matrix) -> np.ndarray:
-        similarity = (texts @ steps.T).toarray()
+    def _zero_shot(
+        self, similarity: np.ndarray, steps: csr_matrix, texts: csr_matrix
+    ) -> np.ndarray:
         probabilities = _softmax(similarity * ZERO_SHOT_SHARPNESS)
         if texts.shape[0] < 4 * len(self.steps):
             return probabilities
@@ -143,6 +172,13 @@ class OfflineClassifier:
         return Prediction(
             step_id=candidates[0][0], confidence=candidates[0][1], candidates=candidates
         )
+
+
+def _joined(ngrams: csr_matrix, vectors: np.ndarray | None) -> csr_matrix:
+    """N-gram features with the weighted sentence embeddings beside them."""
+    if vectors is None:
+        return ngrams
+    return hstack([ngrams, csr_matrix(vectors * EMBEDDING_WEIGHT)]).tocsr()
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from model import repository
 from model.base import utcnow
+from model.classify.embeddings import EmbeddingModelError, SentenceEncoder, load_encoder
 from model.classify.llm import (
     LLMClassifier,
     LLMRequest,
@@ -23,6 +28,10 @@ from model.settings import ClassifySettings
 from model.tables import ClassifyRun, Journey, Signal, Workspace
 
 PERSON = "person"
+NO_EMBEDDINGS = "none"
+AUTO_EMBEDDINGS = "auto"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +63,56 @@ def step_profiles(session: Session, journey: Journey) -> list[StepProfile]:
         StepProfile(id=step.id, name=step.name, description=step.description, stage=stage.name)
         for step, stage in repository.step_profiles(session, journey.id)
     ]
+
+
+def encoder_from_settings(settings: ClassifySettings) -> SentenceEncoder | None:
+    """The configured sentence encoder; None when switched off, or when 'auto' finds no
+    packaged model (said once in the log, as classification goes on with n-grams alone)."""
+    choice = settings.embedding_model.strip()
+    if choice.lower() == NO_EMBEDDINGS:
+        return None
+    if choice.lower() == AUTO_EMBEDDINGS:
+        try:
+            return load_encoder(None)
+        except EmbeddingModelError as error:
+            _warn_once(str(error))
+            return None
+    return load_encoder(choice)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("classifying without sentence embeddings: %s", message)
+
+
+class StoredEmbeddings:
+    """Encodes texts, keeping every vector in the database so no text is encoded twice."""
+
+    def __init__(self, session: Session, encoder: SentenceEncoder) -> None:
+        self.session = session
+        self.encoder = encoder
+        self.encoded = 0
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        stored = repository.stored_embeddings(self.session, self.encoder.key, keys)
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in stored}
+        if missing:
+            vectors = self.encoder.encode(list(missing.values()))
+            now = utcnow()
+            rows = [
+                {"model": self.encoder.key, "key": key, "vector": vector.astype("<f4").tobytes()}
+                | {"created_at": now}
+                for key, vector in zip(missing, vectors, strict=True)
+            ]
+            repository.store_embeddings(self.session, rows)
+            stored.update((row["key"], row["vector"]) for row in rows)
+            self.encoded += len(missing)
+        return np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys])
 
 
 def llm_from_settings(settings: ClassifySettings) -> LLMClassifier | None:
@@ -93,7 +152,12 @@ def classify_journey(
     run = ClassifyRun(workspace_id=workspace.id, journey_id=journey.id)
     session.add(run)
     examples = repository.confirmed_examples(session, journey.id)
-    classifier = OfflineClassifier(profiles).fit([t for t, _ in examples], [s for _, s in examples])
+    encoder = encoder_from_settings(settings)
+    classifier = OfflineClassifier(
+        profiles,
+        embed=StoredEmbeddings(session, encoder) if encoder is not None else None,
+        embedding_name=encoder.name if encoder is not None else "embeddings",
+    ).fit([t for t, _ in examples], [s for _, s in examples])
     report.classifier, report.examples = classifier.name, len(classifier.examples)
     if llm is not None:
         report.classifier += f" + {llm.name}"

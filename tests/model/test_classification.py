@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from model import repository
+from model.classify.embeddings import default_model_directory
 from model.errors import InvalidInput, NotFound
 from model.services import classification, signal_files
 from model.settings import ClassifySettings
@@ -27,6 +28,10 @@ LABELLED = [
 ]
 
 
+# Placements name the sentence encoder beside the offline classifier when one is installed.
+WITH_ENCODER = "+all-MiniLM-L6-v2" if default_model_directory() is not None else ""
+
+
 def add(
     session: Session, ws: object, journey: object, texts: list[str], steps: list[str] | None = None
 ) -> None:
@@ -46,7 +51,7 @@ class TestClassify:
         assert (report.placed, report.accepted, report.to_review) == (2, 2, 0)
         rows = signal_files.export_rows(session, journey)
         assert {r["state"] for r in rows} == {"classified"}
-        assert {r["classifier"] for r in rows} == {"offline:zero-shot"}
+        assert {r["classifier"] for r in rows} == {"offline:zero-shot" + WITH_ENCODER}
         assert rows[0]["step"] == "Customer orders a physical card"
         assert all(0 < float(r["confidence"]) <= 1 for r in rows)
 
@@ -74,7 +79,7 @@ class TestClassify:
             ["the card you posted me is missing", "terminate my account please"],
         )
         report = classification.classify_journey(session, ws, journey, ClassifySettings())
-        assert report.classifier == "offline:supervised"
+        assert report.classifier == "offline:supervised" + WITH_ENCODER
         assert report.examples == 24
         assert report.placed == 2
         rows = signal_files.export_rows(session, journey)
@@ -91,6 +96,39 @@ class TestClassify:
         classification.classify_journey(session, ws, journey, ClassifySettings())
         again = classification.classify_journey(session, ws, journey, ClassifySettings())
         assert again.placed == 0
+
+    @pytest.mark.skipif(not WITH_ENCODER, reason="the packaged sentence encoder is not installed")
+    def test_each_text_is_encoded_once_and_kept(self, session: Session, fintech: tuple) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["my card never arrived", "my card never arrived", "close it"])
+        classification.classify_journey(session, ws, journey, ClassifySettings())
+        encoder = classification.encoder_from_settings(ClassifySettings())
+        assert encoder is not None
+        stored = classification.StoredEmbeddings(session, encoder)
+        vectors = stored(["my card never arrived", "close it"])
+        assert stored.encoded == 0  # both were kept by the run
+        assert vectors.shape == (2, 384)
+        fresh = stored(["a text never seen", "a text never seen"])
+        assert stored.encoded == 1
+        assert (fresh[0] == fresh[1]).all()
+        again = classification.StoredEmbeddings(session, encoder)(["a text never seen"])
+        assert (again[0] == fresh[0]).all()
+
+    def test_embeddings_can_be_switched_off(self, session: Session, fintech: tuple) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["my card never arrived"])
+        settings = ClassifySettings(embedding_model="none")
+        report = classification.classify_journey(session, ws, journey, settings)
+        assert report.classifier == "offline:zero-shot"
+
+    def test_a_missing_embedding_model_says_what_to_set(
+        self, session: Session, fintech: tuple, tmp_path: object
+    ) -> None:
+        ws, journey = fintech
+        add(session, ws, journey, ["my card never arrived"])
+        settings = ClassifySettings(embedding_model=f"{tmp_path}/absent")
+        with pytest.raises(InvalidInput, match=r"embedding model directory .* does not exist"):
+            classification.classify_journey(session, ws, journey, settings)
 
     def test_a_journey_without_steps_says_so(self, session: Session) -> None:
         ws = factories.workspace(session)

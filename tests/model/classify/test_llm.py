@@ -105,6 +105,7 @@ class TestRouter:
     def settings(self, stub: Any) -> ClassifySettings:
         return ClassifySettings(
             accept_threshold=1.0,
+            embedding_model="none",  # the offline guess in n-grams alone is enough here
             llm_model="openai/gpt-4o-mini",
             llm_api_base=stub.url + "/v1",
             llm_api_key="stub-key",
