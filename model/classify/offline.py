@@ -31,6 +31,14 @@ ZERO_SHOT_SHARPNESS = 25.0
 # How much the sentence embedding counts beside the n-grams (both rows have unit length).
 EMBEDDING_WEIGHT = 2.0
 
+# With embeddings, the confirmed placements nearest in meaning vote beside the regression: the
+# closest this many, each weighted by exp(sharpness * similarity), the votes counting this much
+# against the regression's probabilities.
+NEIGHBOURS = 10
+NEIGHBOUR_SHARPNESS = 10.0
+NEIGHBOUR_WEIGHT = 1.0
+NEIGHBOUR_CHUNK = 1000
+
 # Texts in, one unit-length row per text out.
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -119,8 +127,12 @@ class OfflineClassifier:
         text_matrix = _joined(text_ngrams, text_vectors)
         if self.supervised:
             examples = features.transform(self.examples)
-            example_matrix = _joined(examples, self._embedded(self.examples))
+            example_vectors = self._embedded(self.examples)
+            example_matrix = _joined(examples, example_vectors)
             probabilities = self._supervised(example_matrix, step_matrix, text_matrix)
+            if example_vectors is not None and text_vectors is not None:
+                votes = self._neighbour_votes(example_vectors, text_vectors)
+                probabilities = (probabilities + NEIGHBOUR_WEIGHT * votes) / (1 + NEIGHBOUR_WEIGHT)
         else:
             similarity = (text_ngrams @ step_ngrams.T).toarray()
             if text_vectors is not None and step_vectors is not None:
@@ -136,6 +148,23 @@ class OfflineClassifier:
         labels = np.concatenate([np.array(self.labels), self.step_ids, self.step_ids])
         model = LogisticRegression(C=self.regularization, max_iter=3000).fit(matrix, labels)
         return self._aligned(model, model.predict_proba(texts))
+
+    def _neighbour_votes(self, examples: np.ndarray, texts: np.ndarray) -> np.ndarray:
+        """Each text's step distribution among its nearest confirmed placements."""
+        column = {step_id: index for index, step_id in enumerate(self.step_ids.tolist())}
+        labels = np.array([column[label] for label in self.labels])
+        count = min(NEIGHBOURS, len(labels))
+        votes = np.zeros((len(texts), len(self.steps)))
+        for start in range(0, len(texts), NEIGHBOUR_CHUNK):
+            similarity = texts[start : start + NEIGHBOUR_CHUNK] @ examples.T
+            nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+            closeness = np.take_along_axis(similarity, nearest, axis=1)
+            weights = np.exp(
+                NEIGHBOUR_SHARPNESS * (closeness - closeness.max(axis=1, keepdims=True))
+            )
+            rows = np.repeat(np.arange(len(nearest)), count) + start
+            np.add.at(votes, (rows, labels[nearest].ravel()), weights.ravel())
+        return votes / votes.sum(axis=1, keepdims=True)
 
     def _zero_shot(
         self, similarity: np.ndarray, steps: csr_matrix, texts: csr_matrix

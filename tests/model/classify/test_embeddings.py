@@ -18,7 +18,7 @@ from model.classify.embeddings import (
     verify,
 )
 from model.classify.offline import OfflineClassifier
-from tests.model.classify.test_offline import STEPS
+from tests.model.classify.test_offline import STEPS, training
 
 needs_model = pytest.mark.skipif(
     default_model_directory() is None,
@@ -86,6 +86,20 @@ class TestEncoder:
         assert ngrams_only != expected  # the words alone miss some of these
         assert [p.step_id for p in classifier.predict(texts)] == expected
         assert classifier.name == "offline:zero-shot+all-MiniLM-L6-v2"
+
+    def test_supervised_placements_use_the_meaning_and_the_neighbours(
+        self, encoder: SentenceEncoder
+    ) -> None:
+        texts, labels = training()
+        classifier = OfflineClassifier(STEPS, embed=encoder.encode, embedding_name=encoder.name)
+        classifier.fit(texts, labels)
+        predictions = classifier.predict(
+            ["The parcel with my plastic is late", "I am leaving your bank for good"]
+        )
+        assert [p.step_id for p in predictions] == [1, 3]
+        assert classifier.name == "offline:supervised+all-MiniLM-L6-v2"
+        for prediction in predictions:
+            assert sum(confidence for _, confidence in prediction.candidates) == pytest.approx(1)
 
     def test_the_key_names_the_weights(self, encoder: SentenceEncoder) -> None:
         assert encoder.key == f"all-MiniLM-L6-v2@{DEFAULT_DIGESTS['model.safetensors'][:16]}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from model.classify import offline
 from model.classify.offline import MIN_EXAMPLES, OfflineClassifier, StepProfile
 
 STEPS = [
@@ -89,3 +91,27 @@ class TestSupervised:
 
     def test_nothing_to_place_places_nothing(self) -> None:
         assert OfflineClassifier(STEPS).predict([]) == []
+
+
+class TestNeighbourVotes:
+    """With embeddings, the confirmed placements nearest in meaning vote beside the regression."""
+
+    @staticmethod
+    def classifier() -> OfflineClassifier:
+        classifier = OfflineClassifier(STEPS)
+        classifier.fit(["a", "b", "c"], [1, 1, 2])
+        return classifier
+
+    def test_votes_follow_the_nearest_examples(self) -> None:
+        examples = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        votes = self.classifier()._neighbour_votes(examples, np.array([[1.0, 0.0], [0.0, 1.0]]))
+        far = np.exp(-offline.NEIGHBOUR_SHARPNESS)
+        np.testing.assert_allclose(votes[0], [2 / (2 + far), far / (2 + far), 0.0])
+        np.testing.assert_allclose(votes[1], [2 * far / (1 + 2 * far), 1 / (1 + 2 * far), 0.0])
+
+    def test_chunks_give_the_same_votes(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        rng = np.random.default_rng(0)
+        examples, texts = rng.normal(size=(3, 4)), rng.normal(size=(7, 4))
+        whole = self.classifier()._neighbour_votes(examples, texts)
+        monkeypatch.setattr(offline, "NEIGHBOUR_CHUNK", 2)
+        np.testing.assert_allclose(self.classifier()._neighbour_votes(examples, texts), whole)
