@@ -98,20 +98,26 @@ class StoredEmbeddings:
         self.encoded = 0
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        keys = [hashlib.sha256(t.encode(errors="surrogatepass")).hexdigest() for t in texts]
         stored = repository.stored_embeddings(self.session, self.encoder.key, keys)
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in stored}
         if missing:
             vectors = self.encoder.encode(list(missing.values()))
+            fresh = {
+                key: v.astype("<f4").tobytes() for key, v in zip(missing, vectors, strict=True)
+            }
             now = utcnow()
-            rows = [
-                {"model": self.encoder.key, "key": key, "vector": vector.astype("<f4").tobytes()}
-                | {"created_at": now}
-                for key, vector in zip(missing, vectors, strict=True)
-            ]
-            repository.store_embeddings(self.session, rows)
-            stored.update((row["key"], row["vector"]) for row in rows)
-            self.encoded += len(missing)
+            repository.store_embeddings(
+                self.session,
+                [
+                    {"model": self.encoder.key, "key": key, "vector": vector, "created_at": now}
+                    for key, vector in fresh.items()
+                ],
+            )
+            stored.update(fresh)
+            self.encoded += len(fresh)
         return np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys])
 
 

@@ -113,6 +113,7 @@ class TestClassify:
         assert (fresh[0] == fresh[1]).all()
         again = classification.StoredEmbeddings(session, encoder)(["a text never seen"])
         assert (again[0] == fresh[0]).all()
+        assert stored([]).shape == (0, 384)
 
     def test_embeddings_can_be_switched_off(self, session: Session, fintech: tuple) -> None:
         ws, journey = fintech
