@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -72,37 +73,38 @@ def encoder_from_settings(settings: ClassifySettings) -> SentenceEncoder | None:
     if choice.lower() == NO_EMBEDDINGS:
         return None
     if choice.lower() == AUTO_EMBEDDINGS:
-        try:
-            return load_encoder(None)
-        except EmbeddingModelError as error:
-            _warn_once(str(error))
-            return None
+        return _packaged_encoder()
     return load_encoder(choice)
 
 
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        log.warning("classifying without sentence embeddings: %s", message)
+@lru_cache(maxsize=1)
+def _packaged_encoder() -> SentenceEncoder | None:
+    try:
+        return load_encoder(None)
+    except EmbeddingModelError as error:
+        log.warning("classifying without sentence embeddings: %s", error)
+        return None
 
 
 class StoredEmbeddings:
-    """Encodes texts, keeping every vector in the database so no text is encoded twice."""
+    """Encodes texts, keeping every vector in the database so no text is encoded twice, and in
+    memory for the run, so the examples a run reuses on every batch are read once."""
 
     def __init__(self, session: Session, encoder: SentenceEncoder) -> None:
         self.session = session
         self.encoder = encoder
         self.encoded = 0
+        self.known: dict[str, bytes] = {}
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
         keys = [hashlib.sha256(t.encode(errors="surrogatepass")).hexdigest() for t in texts]
-        stored = repository.stored_embeddings(self.session, self.encoder.key, keys)
-        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in stored}
+        unknown = [key for key in keys if key not in self.known]
+        self.known.update(repository.stored_embeddings(self.session, self.encoder.key, unknown))
+        missing = {
+            key: text for key, text in zip(keys, texts, strict=True) if key not in self.known
+        }
         if missing:
             vectors = self.encoder.encode(list(missing.values()))
             fresh = {
@@ -116,9 +118,9 @@ class StoredEmbeddings:
                     for key, vector in fresh.items()
                 ],
             )
-            stored.update(fresh)
+            self.known.update(fresh)
             self.encoded += len(fresh)
-        return np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys])
+        return np.stack([np.frombuffer(self.known[key], dtype="<f4") for key in keys])
 
 
 def llm_from_settings(settings: ClassifySettings) -> LLMClassifier | None:
